@@ -89,9 +89,8 @@ class ServerGroup:
         """Serve every component until :meth:`stop` (or a signal in the foreground)."""
         self._build()
         try:
-            await asyncio.gather(
-                *(srv.serve(sockets=[c.sock]) for srv, c in zip(self._servers, self.components))
-            )
+            pairs = zip(self._servers, self.components, strict=True)
+            await asyncio.gather(*(srv.serve(sockets=[c.sock]) for srv, c in pairs))
         finally:
             for comp in self.components:
                 comp.sock.close()

@@ -1,0 +1,33 @@
+"""LLMInferenceService objects as KServe leaves them once the model is served."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from maas_local.config import ModelSpec
+
+READY_CONDITIONS = ("Ready", "WorkloadsReady", "RouterReady", "PresetsCombined")
+
+
+def llm_inference_service(spec: ModelSpec, gateway_url: str) -> dict:
+    created = datetime.fromtimestamp(spec.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "apiVersion": "serving.kserve.io/v1alpha1",
+        "kind": "LLMInferenceService",
+        "metadata": {
+            "name": spec.name,
+            "namespace": spec.namespace,
+            "creationTimestamp": created,
+            "generation": spec.generation,
+        },
+        "spec": {"model": {"name": spec.served_model_name}},
+        "status": {
+            "url": f"{gateway_url}/{spec.namespace}/{spec.name}",
+            "addresses": [{"url": f"{gateway_url}/{spec.namespace}/{spec.name}"}],
+            "observedGeneration": spec.generation,
+            "conditions": [
+                {"type": t, "status": "True", "lastTransitionTime": created}
+                for t in READY_CONDITIONS
+            ],
+        },
+    }
