@@ -1,0 +1,3 @@
+from maas_local.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,29 @@
+"""OpenAI-style errors, in the shape the simulator sends them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+# The simulator names the error type after the status, as the OpenAI Python client does; these
+# are the only statuses it refuses requests with when no failures are injected.
+_TYPES = {400: "BadRequestError", 404: "NotFoundError"}
+
+
+class ApiError(Exception):
+    """A request the simulator refuses; carries the status so handlers need no mapping."""
+
+    def __init__(self, message: str, code: Literal[400, 404] = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body, ``{"error": {message, type, param, code}}``."""
+        return {
+            "error": {
+                "message": self.message,
+                "type": _TYPES[self.code],
+                "param": None,
+                "code": self.code,
+            }
+        }

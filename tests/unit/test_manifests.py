@@ -1,0 +1,205 @@
+"""The manifests render with kustomize and carry what CONTRACT.md says a cluster gets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2] / "manifests"
+OVERLAYS = ["stack", "models/simulator", "e2e", "e2e/premium-model"]
+
+
+def render(overlay: str) -> list[dict]:
+    out = subprocess.run(
+        ["kubectl", "kustomize", str(ROOT / overlay)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+@pytest.fixture(scope="module")
+def e2e() -> list[dict]:
+    return render("e2e")
+
+
+def one(objects: list[dict], kind: str, name: str) -> dict:
+    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_overlay_renders(overlay: str) -> None:
+    objects = render(overlay)
+    assert objects, f"{overlay} rendered no objects"
+    assert all(o.get("apiVersion") and o["metadata"].get("name") for o in objects)
+
+
+def test_gatewayclass_component_renders_the_openshift_controller(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "resources": [os.path.relpath(ROOT / "stack", tmp_path)],
+                "components": [os.path.relpath(ROOT / "stack/components/gatewayclass", tmp_path)],
+            }
+        )
+    )
+    out = subprocess.run(
+        ["kubectl", "kustomize", "--load-restrictor=LoadRestrictionsNone", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    classes = [o for o in yaml.safe_load_all(out) if o and o["kind"] == "GatewayClass"]
+    assert [c["spec"]["controllerName"] for c in classes] == ["openshift.io/gateway-controller/v1"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "namespace"),
+    [
+        ("Deployment", "maas-api", "maas-api"),
+        ("Service", "maas-api", "maas-api"),
+        ("ServiceAccount", "maas-api", "maas-api"),
+        ("HTTPRoute", "maas-api-route", "maas-api"),
+        ("AuthPolicy", "maas-api-auth-policy", "maas-api"),
+        ("ConfigMap", "tier-to-group-mapping", "maas-api"),
+        ("Gateway", "maas-default-gateway", "openshift-ingress"),
+        ("AuthPolicy", "gateway-auth-policy", "openshift-ingress"),
+        ("RateLimitPolicy", "gateway-rate-limits", "openshift-ingress"),
+        ("TokenRateLimitPolicy", "gateway-token-rate-limits", "openshift-ingress"),
+        ("TelemetryPolicy", "user-group", "openshift-ingress"),
+        ("LLMInferenceService", "facebook-opt-125m-simulated", "llm"),
+        ("Role", "model-user", "llm"),
+    ],
+)
+def test_contract_objects_live_in_their_namespaces(
+    e2e: list[dict], kind: str, name: str, namespace: str
+) -> None:
+    obj = one(e2e, kind, name)
+    assert obj["metadata"].get("namespace") == namespace
+
+
+def test_maas_api_deployment_has_the_dev_settings(e2e: list[dict]) -> None:
+    container = one(e2e, "Deployment", "maas-api")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    assert env["PROVIDER"] == "sa-tokens"
+    assert env["DEBUG_MODE"] == "true"
+    assert env["NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+
+
+def test_maas_api_route_rewrites_the_prefix(e2e: list[dict]) -> None:
+    rules = one(e2e, "HTTPRoute", "maas-api-route")["spec"]["rules"]
+    assert [r["matches"][0]["path"]["value"] for r in rules] == ["/v1/models", "/maas-api"]
+    rewrite = rules[1]["filters"][0]["urlRewrite"]["path"]
+    assert rewrite == {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}
+
+
+def test_stack_tiers_are_the_contract_defaults() -> None:
+    cm = one(render("stack"), "ConfigMap", "tier-to-group-mapping")
+    tiers = {t["name"]: (t["level"], t["groups"]) for t in yaml.safe_load(cm["data"]["tiers"])}
+    assert tiers == {
+        "free": (0, ["tier-free-users", "system:authenticated"]),
+        "premium": (1, ["tier-premium-users", "premium-group"]),
+        "enterprise": (2, ["tier-enterprise-users", "enterprise-group", "admin-group"]),
+    }
+
+
+def test_e2e_tiers_add_one_identity_namespace_group_per_tier(e2e: list[dict]) -> None:
+    cm = one(e2e, "ConfigMap", "tier-to-group-mapping")
+    tiers = {t["name"]: t["groups"] for t in yaml.safe_load(cm["data"]["tiers"])}
+    labelled = {
+        o["metadata"]["labels"]["maas-e2e.opendatahub.io/tier"]: o["metadata"]["name"]
+        for o in e2e
+        if o["kind"] == "Namespace"
+        and "maas-e2e.opendatahub.io/tier" in o["metadata"].get("labels", {})
+    }
+    assert set(labelled) == set(tiers)
+    for tier, namespace in labelled.items():
+        assert f"system:serviceaccounts:{namespace}" in tiers[tier]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "expected"),
+    [
+        (
+            "RateLimitPolicy",
+            "gateway-rate-limits",
+            {"free": (5, "2m"), "premium": (20, "2m"), "enterprise": (50, "2m")},
+        ),
+        (
+            "TokenRateLimitPolicy",
+            "gateway-token-rate-limits",
+            {"free": (100, "1m"), "premium": (50000, "1m"), "enterprise": (100000, "1m")},
+        ),
+    ],
+)
+def test_limits_are_the_contract_figures(
+    e2e: list[dict], kind: str, name: str, expected: dict
+) -> None:
+    policy = one(e2e, kind, name)
+    assert policy["spec"]["targetRef"]["name"] == "maas-default-gateway"
+    actual = {}
+    for tier, limit in policy["spec"]["limits"].items():
+        assert limit["when"] == [{"predicate": f'auth.identity.tier == "{tier}"'}]
+        assert limit["counters"] == [{"expression": "auth.identity.userid"}]
+        actual[tier] = (limit["rates"][0]["limit"], limit["rates"][0]["window"])
+    assert actual == expected
+
+
+def test_gateway_auth_policy_reviews_for_the_gateway_audience(e2e: list[dict]) -> None:
+    rules = one(e2e, "AuthPolicy", "gateway-auth-policy")["spec"]["rules"]
+    review = rules["authentication"]["service-accounts"]["kubernetesTokenReview"]
+    assert review["audiences"] == ["maas-default-gateway-sa"]
+    tier = rules["metadata"]["matchedTier"]
+    assert tier["http"]["url"].endswith("/v1/tiers/lookup")
+    assert tier["cache"]["ttl"] == 300
+    sar = rules["authorization"]["tier-access"]["kubernetesSubjectAccessReview"]
+    assert sar["resourceAttributes"]["verb"] == {"value": "post"}
+    props = rules["response"]["success"]["filters"]["identity"]["json"]["properties"]
+    assert set(props) == {"userid", "tier"}
+
+
+def test_maas_api_auth_policy_accepts_both_audiences(e2e: list[dict]) -> None:
+    policy = one(e2e, "AuthPolicy", "maas-api-auth-policy")
+    assert policy["spec"]["targetRef"]["kind"] == "HTTPRoute"
+    review = policy["spec"]["rules"]["authentication"]["openshift-identities"]
+    assert review["kubernetesTokenReview"]["audiences"] == [
+        "https://kubernetes.default.svc",
+        "maas-default-gateway-sa",
+    ]
+
+
+def test_simulator_model_runs_llm_d_inference_sim(e2e: list[dict]) -> None:
+    svc = one(e2e, "LLMInferenceService", "facebook-opt-125m-simulated")
+    assert svc["spec"]["model"]["name"] == "facebook/opt-125m"
+    assert svc["spec"]["router"]["gateway"]["refs"] == [
+        {"name": "maas-default-gateway", "namespace": "openshift-ingress"}
+    ]
+    container = svc["spec"]["template"]["containers"][0]
+    assert container["image"] == "ghcr.io/llm-d/llm-d-inference-sim:v0.5.1"
+    args = container["args"]
+    assert args[args.index("--model") + 1] == "facebook-opt-125m-simulated"
+    assert args[args.index("--mode") + 1] == "random"
+
+
+@pytest.mark.parametrize(
+    ("binding", "tiers"),
+    [
+        ("model-post-access-tier-binding", {"free", "premium", "enterprise"}),
+        ("premium-model-post-access", {"premium", "enterprise"}),
+    ],
+)
+def test_model_rbac_binds_the_tier_groups(e2e: list[dict], binding: str, tiers: set[str]) -> None:
+    subjects = one(e2e, "RoleBinding", binding)["subjects"]
+    prefix = "system:serviceaccounts:maas-default-gateway-tier-"
+    assert {s["name"].removeprefix(prefix) for s in subjects if s["kind"] == "Group"} == tiers
