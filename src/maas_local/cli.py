@@ -98,14 +98,7 @@ def _up(args: argparse.Namespace) -> int:
         if args.ready_file:
             _write_atomically(
                 args.ready_file,
-                {
-                    "gateway": urls.gateway,
-                    "apiserver": urls.apiserver,
-                    "maas_api": urls.maas_api,
-                    "models": {f"{ns}/{name}": url for (ns, name), url in urls.models.items()},
-                    "pid": os.getpid(),
-                    "manifests": str(manifests),
-                },
+                {**urls.describe(), "pid": os.getpid(), "manifests": str(manifests)},
             )
         print(_banner(config, manifests, urls.gateway, urls.apiserver), flush=True)
 

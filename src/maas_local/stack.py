@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from maas_local.apiserver.app import build_app as build_apiserver
@@ -29,6 +30,15 @@ class StackUrls:
     maas_api: str
     models: dict[tuple[str, str], str]
 
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready: what `--ready-file` and the API server's `/local/v1/stack` report."""
+        return {
+            "gateway": self.gateway,
+            "apiserver": self.apiserver,
+            "maas_api": self.maas_api,
+            "models": {f"{ns}/{name}": url for (ns, name), url in self.models.items()},
+        }
+
 
 def assemble(
     config: StackConfig, gateway_port: int = 0, api_port: int = 0
@@ -47,7 +57,9 @@ def assemble(
         maas_api=maas_api.url,
         models={key: comp.url for key, comp in models.items()},
     )
-    apiserver.app = build_apiserver(config, gateway_url=urls.gateway, self_url=urls.apiserver)
+    apiserver.app = build_apiserver(
+        config, gateway_url=urls.gateway, self_url=urls.apiserver, stack_info=urls.describe()
+    )
     maas_api.app = build_maas_api(config, apiserver_url=urls.apiserver)
     for spec in config.models:
         models[(spec.namespace, spec.name)].app = build_simulator(

@@ -70,8 +70,18 @@ def _name(obj: dict[str, Any]) -> str:
     return name
 
 
-def build_app(config: StackConfig, *, gateway_url: str, self_url: str) -> Starlette:
-    """The identity plane for one stack: a fresh signing key, empty users and accounts."""
+def build_app(
+    config: StackConfig,
+    *,
+    gateway_url: str,
+    self_url: str,
+    stack_info: dict[str, Any] | None = None,
+) -> Starlette:
+    """The identity plane for one stack: a fresh signing key, empty users and accounts.
+
+    `stack_info` (the components' URLs) is served at the embedded-only `/local/v1/stack`, the
+    one place a client attaching to a running stack learns where everything is.
+    """
     key = SigningKey()
     store = Store()
     models = [llm_inference_service(m, gateway_url) for m in config.models]
@@ -199,6 +209,10 @@ def build_app(config: StackConfig, *, gateway_url: str, self_url: str) -> Starle
         token = store.issue_user_token(username, groups)
         return JSONResponse({"token": token, "username": username, "groups": groups}, 201)
 
+    async def local_stack(request: Request) -> Response:
+        """Embedded-only: where the stack's components listen, for clients attaching to it."""
+        return JSONResponse(stack_info or {"gateway": gateway_url, "apiserver": self_url})
+
     async def healthz(request: Request) -> Response:
         return Response("ok", media_type="text/plain")
 
@@ -229,6 +243,7 @@ def build_app(config: StackConfig, *, gateway_url: str, self_url: str) -> Starle
         Route("/.well-known/openid-configuration", openid_configuration),
         Route("/openid/v1/jwks", jwks),
         Route("/local/v1/users/{username}/token", local_user_token, methods=["POST"]),
+        Route("/local/v1/stack", local_stack),
         Route("/healthz", healthz),
         Route("/readyz", healthz),
     ]
