@@ -18,7 +18,8 @@ from maas_local.apiserver.store import Conflict, Missing, Store
 from maas_local.config import StackConfig
 
 MIN_TOKEN_SECONDS = 600
-"""kube-apiserver refuses TokenRequests shorter than 10 minutes."""
+MAX_TOKEN_SECONDS = 2**32
+"""kube-apiserver refuses TokenRequests shorter than 10 minutes or longer than 2^32 seconds."""
 
 
 class BadRequest(Exception):
@@ -41,7 +42,7 @@ def status(code: int, reason: str, message: str) -> JSONResponse:
 async def _json_object(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
@@ -91,6 +92,8 @@ def build_app(
         spec = body.get("spec")
         if not isinstance(spec, dict) or not isinstance(spec.get("token"), str):
             raise BadRequest("spec.token is required")
+        if not spec["token"]:
+            raise BadRequest("token is required for TokenReview in authentication")
         audiences = _str_list(spec.get("audiences"), "spec.audiences")
         result = tokens.review(key, store, spec["token"], audiences)
         reply = {
@@ -160,6 +163,12 @@ def build_app(
         seconds = spec.get("expirationSeconds", 3600)
         if not isinstance(seconds, int) or isinstance(seconds, bool):
             raise BadRequest("spec.expirationSeconds must be an integer")
+        if seconds > MAX_TOKEN_SECONDS:
+            return status(
+                422,
+                "Invalid",
+                "spec.expirationSeconds: may not specify a duration larger than 2^32 seconds",
+            )
         if seconds < MIN_TOKEN_SECONDS:
             return status(
                 422,

@@ -1,0 +1,132 @@
+"""The gateway's ASGI app: which policies apply to which route, in Kuadrant's order.
+
+On the maas-api route (`/v1/models`, `/maas-api/...`) the route-level `maas-api-auth-policy`
+overrides the gateway's AuthPolicy: the caller is only authenticated, with no tier, no RBAC and
+no rate limit. On a model route the gateway's policies apply in the order the wasm-shim runs
+them: Authorino (TokenReview, tier metadata, SubjectAccessReview), then Limitador's request
+counter, then the token budget check, then the model; its answer's tokens are counted as they
+pass back. A request Authorino denies never reaches Limitador and never counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route as StarletteRoute
+from starlette.types import Receive, Scope, Send
+
+from maas_local.config import StackConfig
+from maas_local.gateway import proxy, replies
+from maas_local.gateway.authn import AuthRule, authenticate
+from maas_local.gateway.authz import authorize
+from maas_local.gateway.ratelimit import RequestLimiter
+from maas_local.gateway.replies import Denied
+from maas_local.gateway.routing import Route, RouteKind, build_routes, match
+from maas_local.gateway.tiercache import TierCache
+from maas_local.gateway.tokenlimit import TokenLimiter
+
+# The AuthPolicies' identity rule names, which Authorino's 401 gives as the realm.
+MODEL_AUTH_RULE = "service-accounts"
+MAAS_API_AUTH_RULE = "openshift-identities"
+
+# Envoy's connect timeout is short; a model may take long to answer (streams stay open).
+BACKEND_TIMEOUT = httpx.Timeout(300.0, connect=5.0)
+
+
+def build_app(
+    config: StackConfig,
+    *,
+    apiserver_url: str,
+    maas_api_url: str,
+    tier_lookup_url: str,
+    model_urls: dict[tuple[str, str], str],
+) -> Starlette:
+    """The gateway in front of maas-api and the models at `model_urls[(namespace, name)]`."""
+    gateway = _Gateway(
+        config,
+        build_routes(config, maas_api_url, model_urls),
+        apiserver_url=apiserver_url,
+        tier_lookup_url=tier_lookup_url,
+    )
+    return Starlette(
+        routes=[StarletteRoute("/{path:path}", gateway)],  # an ASGI endpoint: every method
+        lifespan=gateway.lifespan,
+    )
+
+
+class _Gateway:
+    def __init__(
+        self,
+        config: StackConfig,
+        routes: tuple[Route, ...],
+        *,
+        apiserver_url: str,
+        tier_lookup_url: str,
+    ) -> None:
+        self.routes = routes
+        self.apiserver_url = apiserver_url
+        self.model_rule = AuthRule(MODEL_AUTH_RULE, config.gateway_audiences)
+        self.maas_api_rule = AuthRule(MAAS_API_AUTH_RULE, config.maas_api_audiences)
+        self.tiers = TierCache(tier_lookup_url, config.tier_cache_ttl_seconds)
+        self.requests = RequestLimiter(config.request_limits)
+        self.tokens = TokenLimiter(config.token_limits)
+        self.client: httpx.AsyncClient | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        # trust_env=False: proxy variables of the environment must not divert loopback calls.
+        async with httpx.AsyncClient(
+            timeout=BACKEND_TIMEOUT, trust_env=False, limits=httpx.Limits(max_connections=1000)
+        ) as client:
+            self.client = client
+            yield
+            self.client = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+        route = match(self.routes, path)
+        if route is None:
+            return replies.no_route()
+        try:
+            if route.kind is RouteKind.MAAS_API:
+                return await self._maas_api(request, route, path)
+            return await self._model(request, route, path)
+        except Denied as denied:
+            return denied.reply
+
+    async def _maas_api(self, request: Request, route: Route, path: str) -> Response:
+        client = self._client()
+        await authenticate(client, self.apiserver_url, request.headers, self.maas_api_rule)
+        return await proxy.forward(client, request, route.upstream, route.rewrite(path))
+
+    async def _model(self, request: Request, route: Route, path: str) -> Response:
+        client = self._client()
+        identity = await authenticate(client, self.apiserver_url, request.headers, self.model_rule)
+        tier = await self.tiers.tier_of(client, identity)
+        await authorize(client, self.apiserver_url, identity, path)
+        userid = identity.userid
+        if not self.requests.admit(tier, userid):
+            return replies.too_many_requests()
+        if not self.tokens.admit(tier, userid):
+            return replies.too_many_requests()
+        return await proxy.forward(
+            client,
+            request,
+            route.upstream,
+            route.rewrite(path),
+            observe=lambda answer: self.tokens.meter(tier, userid, answer.headers),
+        )
+
+    def _client(self) -> httpx.AsyncClient:
+        if self.client is None:
+            raise RuntimeError("the gateway serves only while its lifespan runs")
+        return self.client

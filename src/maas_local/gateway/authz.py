@@ -1,0 +1,61 @@
+"""Authorization as the gateway AuthPolicy's `tier-access` rule: a SubjectAccessReview.
+
+May the caller `post` to the LLMInferenceService named by the path? Model URLs are
+`/<namespace>/<name>/...`, so the policy takes path segment 1 as the namespace and segment 2 as
+the name. A denial (or an API server that cannot answer) is Authorino's 403.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+
+from maas_local.gateway import replies
+from maas_local.gateway.authn import Identity
+from maas_local.gateway.replies import Denied
+
+SUBJECT_ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+
+log = logging.getLogger(__name__)
+
+
+def resource_attributes(path: str) -> dict[str, str]:
+    """What the review asks about; a missing segment is empty, like Authorino's `@extract`."""
+    segments = path.split("/")
+    return {
+        "group": "serving.kserve.io",
+        "resource": "llminferenceservices",
+        "namespace": segments[1] if len(segments) > 1 else "",
+        "name": segments[2] if len(segments) > 2 else "",
+        "verb": "post",
+    }
+
+
+async def authorize(
+    client: httpx.AsyncClient, apiserver_url: str, identity: Identity, path: str
+) -> None:
+    """Returns when allowed; raises Denied with Authorino's 403 otherwise."""
+    if not await allowed(client, apiserver_url, identity, path):
+        raise Denied(replies.forbidden())
+
+
+async def allowed(
+    client: httpx.AsyncClient, apiserver_url: str, identity: Identity, path: str
+) -> bool:
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {
+            "user": identity.username,
+            "groups": list(identity.groups),
+            "resourceAttributes": resource_attributes(path),
+        },
+    }
+    try:
+        resp = await client.post(apiserver_url + SUBJECT_ACCESS_REVIEW_PATH, json=body)
+        status = resp.json().get("status") if resp.is_success else None
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        log.warning("SubjectAccessReview failed: %s", exc)
+        return False
+    return isinstance(status, dict) and status.get("allowed") is True

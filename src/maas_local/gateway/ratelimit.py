@@ -1,0 +1,39 @@
+"""Limitador counting requests for the RateLimitPolicy: one counter per tier limit and userid.
+
+Limitador's semantics, which the `limits` library's FixedWindowRateLimiter on MemoryStorage has
+too: the window starts at the counter's first hit (not aligned to the clock, not sliding) and a
+request is admitted when `value + 1 <= limit`. A rejected request must not consume quota, so
+the counter is tested before it is hit. Both calls are synchronous with no await between them,
+so no other request on the event loop can slip in between.
+"""
+
+from __future__ import annotations
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
+
+from maas_local.config import Limit
+
+POLICY = "gateway-rate-limits"
+
+
+def window_item(limit: Limit, namespace: str) -> RateLimitItem:
+    """A Kuadrant rate (`limit` per `window`) as a `limits` item; counters live per namespace."""
+    return RateLimitItemPerSecond(limit.limit, limit.window_seconds, namespace=namespace)
+
+
+class RequestLimiter:
+    def __init__(self, limits: dict[str, Limit]) -> None:
+        self._items = {tier: window_item(limit, POLICY) for tier, limit in limits.items()}
+        self._limiter = FixedWindowRateLimiter(MemoryStorage())
+
+    def admit(self, tier: str, userid: str) -> bool:
+        """Count the request and say whether it may pass; a tier without a limit always passes."""
+        item = self._items.get(tier)
+        if item is None:
+            return True
+        if not self._limiter.test(item, tier, userid):
+            return False
+        self._limiter.hit(item, tier, userid)
+        return True

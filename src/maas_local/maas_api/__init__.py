@@ -1,0 +1,1 @@
+"""Embedded maas-api: tokens, models, tier lookup and health, per CONTRACT.md."""

@@ -1,0 +1,127 @@
+"""Minting and revoking MaaS tokens: ServiceAccount tokens in the caller's tier namespace.
+
+Every step is idempotent and treats AlreadyExists as success, so concurrent first requests of
+one user (or of one tier) never fail on each other's creations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from maas_local.maas_api.auth import Caller
+from maas_local.maas_api.expiration import token_seconds
+from maas_local.maas_api.kube import ApiError, KubeClient
+from maas_local.maas_api.naming import (
+    InvalidUsernameError,
+    service_account_name,
+    tier_namespace,
+)
+from maas_local.maas_api.tiers import TierNotFoundError, TierResolver
+
+
+class IssuerError(Exception):
+    """Minting or revoking failed; the message is for the log, the client gets a fixed 500."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expiration: int
+    """The requested duration in nanoseconds (what the reply's `expiration` shows)."""
+    expires_at: int
+    """The TokenRequest's expirationTimestamp, unix seconds."""
+
+
+@dataclass(frozen=True)
+class _Account:
+    tier: str
+    namespace: str
+    name: str
+
+
+class TokenIssuer:
+    def __init__(self, kube: KubeClient, tiers: TierResolver, instance: str) -> None:
+        self._kube = kube
+        self._tiers = tiers
+        self._instance = instance
+
+    @property
+    def audience(self) -> str:
+        """MaaS tokens are for the gateway's model routes, not for the API server."""
+        return f"{self._instance}-sa"
+
+    async def issue(self, caller: Caller, expiration: int) -> IssuedToken:
+        account = self._account(caller)
+        try:
+            await self._ensure_namespace(account)
+            await self._ensure_service_account(account)
+            status = await self._kube.request_token(
+                account.namespace, account.name, [self.audience], token_seconds(expiration)
+            )
+        except ApiError as exc:
+            raise IssuerError(f"token for {caller.username} in {account.namespace}: {exc}") from exc
+        token, stamp = status.get("token"), status.get("expirationTimestamp")
+        if not isinstance(token, str) or not token or not isinstance(stamp, str):
+            raise IssuerError(f"TokenRequest reply without token or expirationTimestamp: {status}")
+        return IssuedToken(token, expiration, _unix_seconds(stamp))
+
+    async def revoke(self, caller: Caller) -> None:
+        """Delete and re-create the caller's ServiceAccount: its new UID voids every old token."""
+        account = self._account(caller)
+        try:
+            try:
+                await self._kube.get_service_account(account.namespace, account.name)
+            except ApiError as exc:
+                if exc.not_found:
+                    return
+                raise
+            try:
+                await self._kube.delete_service_account(account.namespace, account.name)
+            except ApiError as exc:
+                if not exc.not_found:
+                    raise
+            await self._ensure_service_account(account)
+        except ApiError as exc:
+            raise IssuerError(f"revoking {caller.username} in {account.namespace}: {exc}") from exc
+
+    def _account(self, caller: Caller) -> _Account:
+        try:
+            tier = self._tiers.tier_for(caller.groups).name
+            name = service_account_name(caller.username)
+        except (TierNotFoundError, InvalidUsernameError) as exc:
+            raise IssuerError(f"user {caller.username!r}: {exc}") from exc
+        return _Account(tier, tier_namespace(self._instance, tier), name)
+
+    async def _ensure_namespace(self, account: _Account) -> None:
+        labels = {**self._labels(account.tier), "maas.opendatahub.io/tier-namespace": "true"}
+        try:
+            await self._kube.create_namespace(account.namespace, labels)
+        except ApiError as exc:
+            if not exc.already_exists:
+                raise
+
+    async def _ensure_service_account(self, account: _Account) -> None:
+        try:
+            await self._kube.create_service_account(
+                account.namespace, account.name, self._labels(account.tier)
+            )
+        except ApiError as exc:
+            if not exc.already_exists:
+                raise
+
+    def _labels(self, tier: str) -> dict[str, str]:
+        return {
+            "app.kubernetes.io/component": "token-issuer",
+            "app.kubernetes.io/part-of": "maas-api",
+            "maas.opendatahub.io/instance": self._instance,
+            "maas.opendatahub.io/tier": tier,
+        }
+
+
+def _unix_seconds(stamp: str) -> int:
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        raise IssuerError(f"expirationTimestamp {stamp!r} is not RFC 3339") from None
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())

@@ -1,0 +1,607 @@
+"""The embedded maas-api over real HTTP: called directly (its own 401 bodies) and via the gateway.
+
+Tokens are verified independently of maas-api: signature against the apiserver's published JWKS,
+validity by a TokenReview at the apiserver for the MaaS audience.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import jwt
+import pytest
+
+from maas_local.config import StackConfig, Tier
+from maas_local.maas_api.app import build_app
+from maas_local.servers import Component, ServerGroup, bind, serve_in_thread
+
+if TYPE_CHECKING:
+    from maas_local.stack import StackUrls
+
+TOKEN_REPLY_KEYS = {"token", "expiration", "expiresAt"}
+FAILED_MODELS = {"error": {"message": "Failed to retrieve LLM models", "type": "server_error"}}
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _serve_maas_api(config: StackConfig, apiserver_url: str) -> Iterator[str]:
+    component = Component("maas-api", bind(0))
+    component.app = build_app(config, apiserver_url=apiserver_url)
+    with serve_in_thread(ServerGroup([component])):
+        yield component.url
+
+
+def _closed_port_url() -> str:
+    """A loopback URL nothing listens on: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def _sa_name(username: str) -> str:
+    """The ServiceAccount name rule, written out independently of maas-api's code."""
+    readable = ""
+    for char in username.lower():
+        readable += char if char.isascii() and (char.isalnum() or char == "-") else "-"
+    while "--" in readable:
+        readable = readable.replace("--", "-")
+    readable = readable.strip("-")[:54].strip("-")
+    return f"{readable}-{hashlib.sha1(username.encode()).hexdigest()[:8]}"
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def audience(stack_config: StackConfig) -> str:
+    return f"{stack_config.instance}-sa"
+
+
+@pytest.fixture(scope="module")
+def jwks(stack: StackUrls) -> jwt.PyJWKSet:
+    discovery = httpx.get(f"{stack.apiserver}/.well-known/openid-configuration", timeout=10)
+    return jwt.PyJWKSet.from_dict(httpx.get(discovery.json()["jwks_uri"], timeout=10).json())
+
+
+@pytest.fixture
+def claims(jwks: jwt.PyJWKSet, audience: str) -> Callable[[str], dict[str, Any]]:
+    """The verified claims of a MaaS token (signature, audience, expiry)."""
+
+    def decode(token: str) -> dict[str, Any]:
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = next(k for k in jwks.keys if kid is None or k.key_id == kid)
+        return jwt.decode(token, key.key, algorithms=["RS256"], audience=audience)
+
+    return decode
+
+
+@pytest.fixture
+def review(stack: StackUrls, http: httpx.Client, audience: str) -> Callable[[str], dict[str, Any]]:
+    """The apiserver's TokenReview status of a token for the MaaS audience (as the gateway asks)."""
+
+    def ask(token: str) -> dict[str, Any]:
+        body = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenReview",
+            "spec": {"token": token, "audiences": [audience]},
+        }
+        resp = http.post(f"{stack.apiserver}/apis/authentication.k8s.io/v1/tokenreviews", json=body)
+        assert resp.status_code == 201, f"TokenReview: expected 201, got {resp.status_code}"
+        return resp.json()["status"]
+
+    return ask
+
+
+@pytest.fixture
+def mint(
+    stack: StackUrls, http: httpx.Client, user_token: Callable[..., str]
+) -> Callable[..., httpx.Response]:
+    """POST /v1/tokens straight at maas-api; `identity` is an `oc whoami -t` token."""
+
+    def post(identity: str | None = None, **kwargs: Any) -> httpx.Response:
+        kwargs.setdefault("json", {"expiration": "1h"})
+        return http.post(
+            f"{stack.maas_api}/v1/tokens", headers=_bearer(identity or user_token()), **kwargs
+        )
+
+    return post
+
+
+@pytest.fixture(scope="module")
+def unreachable_maas_api(stack_config: StackConfig) -> Iterator[str]:
+    """A maas-api whose apiserver refuses every connection."""
+    yield from _serve_maas_api(stack_config, _closed_port_url())
+
+
+@pytest.fixture(scope="module")
+def gold_only_maas_api(stack_config: StackConfig, stack: StackUrls) -> Iterator[str]:
+    """A maas-api whose only tier holds none of an ordinary user's groups."""
+    config = dataclasses.replace(stack_config, tiers=(Tier("gold", 0, ("gold-users",)),))
+    yield from _serve_maas_api(config, stack.apiserver)
+
+
+# --------------------------------------------------------------------------- health and routing
+
+
+def test_health_is_healthy(stack: StackUrls, http: httpx.Client) -> None:
+    resp = http.get(f"{stack.maas_api}/health")
+    assert (resp.status_code, resp.json()) == (200, {"status": "healthy"}), resp.text
+
+
+def test_unknown_path_is_404(stack: StackUrls, http: httpx.Client) -> None:
+    resp = http.get(f"{stack.maas_api}/v1/nothing-here")
+    assert resp.status_code == 404, f"expected 404, got {resp.status_code}"
+
+
+# --------------------------------------------------------------------------- POST /v1/tokens
+
+
+def test_token_reply_is_201_with_token_expiration_and_expires_at(
+    mint: Callable[..., httpx.Response],
+) -> None:
+    resp = mint(json={"expiration": "4h"})
+    assert resp.status_code == 201, f"expected 201, got {resp.status_code}: {resp.text}"
+    body = resp.json()
+    assert set(body) == TOKEN_REPLY_KEYS, f"expected keys {TOKEN_REPLY_KEYS}, got {set(body)}"
+    assert body["expiration"] == "4h0m0s", f"expected 4h0m0s, got {body['expiration']!r}"
+    assert isinstance(body["expiresAt"], int), f"expiresAt must be an int: {body['expiresAt']!r}"
+
+
+def test_token_claims_name_the_tier_service_account(
+    mint: Callable[..., httpx.Response],
+    user_token: Callable[..., str],
+    claims: Callable[[str], dict[str, Any]],
+    stack_config: StackConfig,
+    audience: str,
+) -> None:
+    username = f"Claims.User-{uuid.uuid4().hex[:6]}@Example.COM"
+    token = mint(user_token("premium-group", username=username)).json()["token"]
+    got = claims(token)
+    namespace = f"{stack_config.instance}-tier-premium"
+    name = _sa_name(username)
+    assert got["aud"] == [audience], f"expected aud [{audience}], got {got['aud']}"
+    assert got["sub"] == f"system:serviceaccount:{namespace}:{name}", got["sub"]
+    k8s = got["kubernetes.io"]
+    assert k8s["namespace"] == namespace, f"expected namespace {namespace}, got {k8s}"
+    assert k8s["serviceaccount"]["name"] == name, f"expected SA {name}, got {k8s}"
+    assert k8s["serviceaccount"]["uid"], f"the SA uid claim is empty: {k8s}"
+
+
+@pytest.mark.parametrize(
+    ("groups", "tier"),
+    [
+        ((), "free"),
+        (("tier-free-users",), "free"),
+        (("premium-group",), "premium"),
+        (("tier-premium-users", "tier-free-users"), "premium"),
+        (("premium-group", "admin-group"), "enterprise"),
+        (("enterprise-group",), "enterprise"),
+    ],
+)
+def test_token_is_minted_in_the_highest_tier_namespace(
+    mint: Callable[..., httpx.Response],
+    user_token: Callable[..., str],
+    claims: Callable[[str], dict[str, Any]],
+    stack_config: StackConfig,
+    groups: tuple[str, ...],
+    tier: str,
+) -> None:
+    token = mint(user_token(*groups)).json()["token"]
+    namespace = claims(token)["kubernetes.io"]["namespace"]
+    expected = f"{stack_config.instance}-tier-{tier}"
+    assert namespace == expected, f"groups {groups}: expected {expected}, got {namespace}"
+
+
+@pytest.mark.parametrize(
+    ("expiration", "shown", "lifetime"),
+    [
+        ("4h", "4h0m0s", 14400),
+        ("1h30m", "1h30m0s", 5400),
+        ("1h30m45s", "1h30m45s", 5445),
+        ("1.5h", "1h30m0s", 5400),
+        ("10m", "10m0s", 600),
+        ("600s", "10m0s", 600),
+        (3630.5, "1h0m30.5s", 3630),
+        (600, "10m0s", 600),
+        ("", "4h0m0s", 14400),
+        ("0", "4h0m0s", 14400),
+        (0, "4h0m0s", 14400),
+        ("1000h", "1000h0m0s", 3_600_000),
+    ],
+)
+def test_token_lifetime_is_the_requested_expiration(
+    mint: Callable[..., httpx.Response],
+    claims: Callable[[str], dict[str, Any]],
+    expiration: Any,
+    shown: str,
+    lifetime: int,
+) -> None:
+    resp = mint(json={"expiration": expiration})
+    assert resp.status_code == 201, f"{expiration!r}: expected 201, got {resp.text}"
+    body = resp.json()
+    got = claims(body["token"])
+    assert body["expiration"] == shown, f"{expiration!r}: expected {shown!r}, got {body}"
+    assert got["exp"] - got["iat"] == lifetime, f"{expiration!r}: exp-iat {got['exp'] - got['iat']}"
+    assert body["expiresAt"] == got["exp"], f"expiresAt {body['expiresAt']} != exp {got['exp']}"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{}", b'{"expiration": null}', b'{"name": "ignored", "unknown": 1}', b"null"],
+)
+def test_missing_expiration_defaults_to_4h(
+    mint: Callable[..., httpx.Response], content: bytes
+) -> None:
+    resp = mint(content=content, json=None)
+    assert resp.status_code == 201, f"{content!r}: expected 201, got {resp.status_code} {resp.text}"
+    assert resp.json()["expiration"] == "4h0m0s", f"{content!r}: {resp.json()['expiration']!r}"
+
+
+def test_expiration_field_name_matches_case_insensitively_like_go(
+    mint: Callable[..., httpx.Response],
+) -> None:
+    resp = mint(json={"Expiration": "2h"})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["expiration"] == "2h0m0s", f"expected 2h0m0s, got {resp.json()}"
+
+
+def test_expiration_below_10m_is_400(mint: Callable[..., httpx.Response]) -> None:
+    resp = mint(json={"expiration": "9m59s"})
+    expected = {"error": "token expiration must be at least 10 minutes"}
+    assert (resp.status_code, resp.json()) == (400, expected), resp.text
+
+
+@pytest.mark.parametrize(
+    "expiration",
+    ["30", "1 h", "-30h", "4hours", "1ms", "1d", "1.5", "abc", 60, -5, True, [], {}, "9999999h"],
+)
+def test_bad_expiration_is_400(mint: Callable[..., httpx.Response], expiration: Any) -> None:
+    resp = mint(json={"expiration": expiration})
+    assert resp.status_code == 400, f"{expiration!r}: expected 400, got {resp.status_code}"
+    error = resp.json().get("error")
+    assert isinstance(error, str), f"{expiration!r}: expected an error message: {resp.text}"
+    assert error, f"{expiration!r}: the error message is empty"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"   ", b"{", b'{"expiration": "4h"', b"[]", b'"4h"', b"42", b"NaN", b"\xff\xfe"],
+)
+def test_malformed_body_is_400(mint: Callable[..., httpx.Response], content: bytes) -> None:
+    resp = mint(content=content, json=None)
+    assert resp.status_code == 400, f"{content!r}: expected 400, got {resp.status_code}"
+    error = resp.json().get("error")
+    assert isinstance(error, str), f"{content!r}: expected an error message: {resp.text}"
+    assert error, f"{content!r}: the error message is empty"
+
+
+def test_empty_body_is_400_eof(mint: Callable[..., httpx.Response]) -> None:
+    resp = mint(content=b"", json=None)
+    assert (resp.status_code, resp.json()) == (400, {"error": "EOF"}), resp.text
+
+
+def test_concurrent_first_requests_of_one_user_all_succeed(
+    mint: Callable[..., httpx.Response],
+    user_token: Callable[..., str],
+    claims: Callable[[str], dict[str, Any]],
+) -> None:
+    identity = user_token("enterprise-group")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(lambda _: mint(identity), range(8)))
+    statuses = [r.status_code for r in replies]
+    assert statuses == [201] * 8, f"expected eight 201s, got {statuses}"
+    uids = {claims(r.json()["token"])["kubernetes.io"]["serviceaccount"]["uid"] for r in replies}
+    assert len(uids) == 1, f"expected one ServiceAccount for the user, got uids {uids}"
+
+
+def test_tier_namespace_and_service_account_carry_the_contract_labels(
+    mint: Callable[..., httpx.Response],
+    user_token: Callable[..., str],
+    claims: Callable[[str], dict[str, Any]],
+    stack: StackUrls,
+    stack_config: StackConfig,
+    http: httpx.Client,
+) -> None:
+    k8s = claims(mint(user_token("tier-premium-users")).json()["token"])["kubernetes.io"]
+    common = {
+        "app.kubernetes.io/component": "token-issuer",
+        "app.kubernetes.io/part-of": "maas-api",
+        "maas.opendatahub.io/instance": stack_config.instance,
+        "maas.opendatahub.io/tier": "premium",
+    }
+    ns_url = f"{stack.apiserver}/api/v1/namespaces/{k8s['namespace']}"
+    ns_labels = http.get(ns_url).json()["metadata"]["labels"]
+    sa_url = f"{ns_url}/serviceaccounts/{k8s['serviceaccount']['name']}"
+    sa_labels = http.get(sa_url).json()["metadata"]["labels"]
+    expected_ns = {**common, "maas.opendatahub.io/tier-namespace": "true"}
+    assert ns_labels == expected_ns, f"namespace labels: expected {expected_ns}, got {ns_labels}"
+    assert sa_labels == common, f"ServiceAccount labels: expected {common}, got {sa_labels}"
+
+
+def test_long_username_gives_a_63_char_service_account_name(
+    mint: Callable[..., httpx.Response],
+    user_token: Callable[..., str],
+    claims: Callable[[str], dict[str, Any]],
+) -> None:
+    username = f"{uuid.uuid4().hex}.{'x' * 60}@corp.example.com"
+    k8s = claims(mint(user_token(username=username)).json()["token"])["kubernetes.io"]
+    name = k8s["serviceaccount"]["name"]
+    assert name == _sa_name(username), f"expected {_sa_name(username)}, got {name}"
+    assert len(name) <= 63, f"SA name is {len(name)} chars: {name}"
+
+
+# --------------------------------------------------------------------------- 401 and 500
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({}, "Authorization header required"),
+        ({"Authorization": ""}, "Authorization header required"),
+        (
+            {"Authorization": "Basic dXNlcjpwYXNz"},
+            "Invalid authorization format. Use: Authorization: Bearer <token>",
+        ),
+        (
+            {"Authorization": "bearer sha256~abc"},
+            "Invalid authorization format. Use: Authorization: Bearer <token>",
+        ),
+        ({"Authorization": "Bearer sha256~not-a-token"}, "not authenticated"),
+        ({"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}, "not authenticated"),
+    ],
+)
+def test_bad_credentials_are_401(
+    stack: StackUrls, http: httpx.Client, method: str, headers: dict[str, str], message: str
+) -> None:
+    resp = http.request(method, f"{stack.maas_api}/v1/tokens", headers=headers, json={})
+    assert (resp.status_code, resp.json()) == (401, {"error": message}), resp.text
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_unreachable_apiserver_fails_validation_with_401(
+    unreachable_maas_api: str, http: httpx.Client, method: str
+) -> None:
+    resp = http.request(
+        method, f"{unreachable_maas_api}/v1/tokens", headers=_bearer("sha256~x"), json={}
+    )
+    assert (resp.status_code, resp.json()) == (401, {"error": "validation failed"}), resp.text
+
+
+def test_unreachable_apiserver_fails_model_listing_with_500(
+    unreachable_maas_api: str, http: httpx.Client
+) -> None:
+    resp = http.get(f"{unreachable_maas_api}/v1/models")
+    assert (resp.status_code, resp.json()) == (500, FAILED_MODELS), resp.text
+
+
+def test_tier_lookup_needs_no_apiserver(unreachable_maas_api: str, http: httpx.Client) -> None:
+    resp = http.post(f"{unreachable_maas_api}/v1/tiers/lookup", json={"groups": ["premium-group"]})
+    assert (resp.status_code, resp.json()) == (200, {"tier": "premium"}), resp.text
+
+
+def test_groups_matching_no_tier_fail_token_generation_with_500(
+    gold_only_maas_api: str, http: httpx.Client, user_token: Callable[..., str]
+) -> None:
+    resp = http.post(
+        f"{gold_only_maas_api}/v1/tokens",
+        headers=_bearer(user_token("premium-group")),
+        json={"expiration": "1h"},
+    )
+    assert (resp.status_code, resp.json()) == (500, {"error": "Failed to generate token"})
+
+
+def test_groups_matching_no_tier_fail_revocation_with_500(
+    gold_only_maas_api: str, http: httpx.Client, user_token: Callable[..., str]
+) -> None:
+    resp = http.delete(f"{gold_only_maas_api}/v1/tokens", headers=_bearer(user_token()))
+    assert (resp.status_code, resp.json()) == (500, {"error": "Failed to revoke tokens"})
+
+
+# --------------------------------------------------------------------------- DELETE /v1/tokens
+
+
+def test_revocation_is_204_with_empty_body(
+    stack: StackUrls, http: httpx.Client, mint: Callable[..., httpx.Response], user_token: Callable
+) -> None:
+    identity = user_token()
+    mint(identity)
+    resp = http.delete(f"{stack.maas_api}/v1/tokens", headers=_bearer(identity))
+    assert (resp.status_code, resp.content) == (204, b""), f"{resp.status_code} {resp.content!r}"
+
+
+def test_revocation_refuses_every_earlier_token(
+    stack: StackUrls,
+    http: httpx.Client,
+    mint: Callable[..., httpx.Response],
+    user_token: Callable[..., str],
+    review: Callable[[str], dict[str, Any]],
+) -> None:
+    identity = user_token("premium-group")
+    tokens = [mint(identity).json()["token"] for _ in range(2)]
+    assert all(review(t)["authenticated"] for t in tokens), "tokens refused before revocation"
+    assert http.delete(f"{stack.maas_api}/v1/tokens", headers=_bearer(identity)).status_code == 204
+    verdicts = [review(t)["authenticated"] for t in tokens]
+    assert verdicts == [False, False], f"expected both tokens refused, got {verdicts}"
+
+
+def test_token_minted_after_revocation_is_accepted(
+    stack: StackUrls,
+    http: httpx.Client,
+    mint: Callable[..., httpx.Response],
+    user_token: Callable[..., str],
+    review: Callable[[str], dict[str, Any]],
+) -> None:
+    identity = user_token()
+    mint(identity)
+    http.delete(f"{stack.maas_api}/v1/tokens", headers=_bearer(identity))
+    status = review(mint(identity).json()["token"])
+    assert status["authenticated"] is True, f"new token refused: {status}"
+
+
+def test_revocation_leaves_other_users_tokens_valid(
+    stack: StackUrls,
+    http: httpx.Client,
+    mint: Callable[..., httpx.Response],
+    user_token: Callable[..., str],
+    review: Callable[[str], dict[str, Any]],
+) -> None:
+    other = mint(user_token()).json()["token"]
+    revoker = user_token()
+    mint(revoker)
+    http.delete(f"{stack.maas_api}/v1/tokens", headers=_bearer(revoker))
+    status = review(other)
+    assert status["authenticated"] is True, f"another user's token was refused: {status}"
+
+
+def test_revocation_gives_the_service_account_a_new_uid(
+    stack: StackUrls,
+    http: httpx.Client,
+    mint: Callable[..., httpx.Response],
+    user_token: Callable[..., str],
+    claims: Callable[[str], dict[str, Any]],
+) -> None:
+    identity = user_token()
+    before = claims(mint(identity).json()["token"])["kubernetes.io"]
+    http.delete(f"{stack.maas_api}/v1/tokens", headers=_bearer(identity))
+    sa_url = (
+        f"{stack.apiserver}/api/v1/namespaces/{before['namespace']}"
+        f"/serviceaccounts/{before['serviceaccount']['name']}"
+    )
+    resp = http.get(sa_url)
+    assert resp.status_code == 200, f"ServiceAccount not re-created: {resp.text}"
+    uid = resp.json()["metadata"]["uid"]
+    assert uid != before["serviceaccount"]["uid"], f"uid unchanged after revocation: {uid}"
+
+
+def test_revocation_without_any_token_is_204(
+    stack: StackUrls, http: httpx.Client, user_token: Callable[..., str]
+) -> None:
+    resp = http.delete(f"{stack.maas_api}/v1/tokens", headers=_bearer(user_token()))
+    assert resp.status_code == 204, f"expected 204, got {resp.status_code}: {resp.text}"
+
+
+# --------------------------------------------------------------------------- GET /v1/models
+
+
+def test_models_list_every_llm_inference_service(
+    stack: StackUrls, http: httpx.Client, stack_config: StackConfig
+) -> None:
+    body = http.get(f"{stack.maas_api}/v1/models").json()
+    assert body["object"] == "list", f"expected object list, got {body}"
+    expected = [
+        {
+            "id": m.name,
+            "object": "model",
+            "created": m.created,
+            "owned_by": m.namespace,
+            "url": f"{stack.gateway}/{m.namespace}/{m.name}",
+            "ready": True,
+        }
+        for m in stack_config.models
+    ]
+    key = lambda entry: (entry["owned_by"], entry["id"])  # noqa: E731
+    got = sorted(body["data"], key=key)
+    assert got == sorted(expected, key=key), f"expected {expected}, got {got}"
+
+
+# --------------------------------------------------------------------------- tier lookup
+
+
+@pytest.mark.parametrize(
+    ("groups", "tier"),
+    [
+        (["system:authenticated"], "free"),
+        (["tier-premium-users"], "premium"),
+        (["system:authenticated", "tier-enterprise-users"], "enterprise"),
+        (["system:authenticated", "premium-group", "admin-group"], "enterprise"),
+        (["unknown", "premium-group"], "premium"),
+        (["system:serviceaccounts:maas-default-gateway-tier-premium"], "premium"),
+        (["system:serviceaccounts:maas-default-gateway-tier-enterprise"], "enterprise"),
+    ],
+)
+def test_tier_lookup_picks_the_highest_tier(
+    stack: StackUrls, http: httpx.Client, groups: list[str], tier: str
+) -> None:
+    resp = http.post(f"{stack.maas_api}/v1/tiers/lookup", json={"groups": groups})
+    assert (resp.status_code, resp.json()) == (200, {"tier": tier}), f"{groups}: {resp.text}"
+
+
+def test_tier_lookup_of_unknown_groups_is_404(stack: StackUrls, http: httpx.Client) -> None:
+    resp = http.post(f"{stack.maas_api}/v1/tiers/lookup", json={"groups": ["a", "b"]})
+    expected = {"error": "not_found", "message": "group groups [a, b] not found in any tier"}
+    assert (resp.status_code, resp.json()) == (404, expected), resp.text
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"{bad json}",
+        b"{}",
+        b'{"groups": []}',
+        b'{"groups": null}',
+        b'{"groups": "premium-group"}',
+        b'{"groups": [1]}',
+        b"[]",
+    ],
+)
+def test_bad_tier_lookup_body_is_400(stack: StackUrls, http: httpx.Client, content: bytes) -> None:
+    resp = http.post(f"{stack.maas_api}/v1/tiers/lookup", content=content)
+    body = resp.json()
+    assert resp.status_code == 400, f"{content!r}: expected 400, got {resp.status_code}"
+    assert body["error"] == "bad_request", f"{content!r}: {body}"
+    assert body["message"].startswith("invalid request body: "), f"{content!r}: {body}"
+
+
+# --------------------------------------------------------------------------- through the gateway
+
+
+def test_gateway_route_mints_tokens_at_maas_api(
+    stack: StackUrls,
+    http: httpx.Client,
+    user_token: Callable[..., str],
+    review: Callable[[str], dict[str, Any]],
+) -> None:
+    resp = http.post(
+        f"{stack.gateway}/maas-api/v1/tokens",
+        headers=_bearer(user_token()),
+        json={"expiration": "4h"},
+    )
+    assert resp.status_code == 201, f"expected 201, got {resp.status_code}: {resp.text}"
+    assert resp.json()["expiration"] == "4h0m0s", resp.text
+    assert review(resp.json()["token"])["authenticated"] is True, "gateway-minted token refused"
+
+
+def test_gateway_route_revokes_tokens_at_maas_api(
+    stack: StackUrls,
+    http: httpx.Client,
+    user_token: Callable[..., str],
+    review: Callable[[str], dict[str, Any]],
+) -> None:
+    identity = user_token()
+    url = f"{stack.gateway}/maas-api/v1/tokens"
+    token = http.post(url, headers=_bearer(identity), json={"expiration": "1h"}).json()["token"]
+    resp = http.delete(url, headers=_bearer(identity))
+    assert resp.status_code == 204, f"expected 204, got {resp.status_code}: {resp.text}"
+    assert review(token)["authenticated"] is False, "token still accepted after revocation"
+
+
+def test_gateway_refuses_a_token_request_without_credentials(
+    stack: StackUrls, http: httpx.Client
+) -> None:
+    resp = http.post(f"{stack.gateway}/maas-api/v1/tokens", json={"expiration": "4h"})
+    assert resp.status_code == 401, f"expected 401, got {resp.status_code}"
+    assert b"Authorization header required" not in resp.content, "maas-api answered, not Authorino"
