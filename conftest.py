@@ -8,6 +8,7 @@ from maas_e2e.settings import OPTIONS
 
 pytest_plugins = [
     "tests.fixtures.settings",
+    "tests.fixtures.expected",
     "tests.fixtures.target",
     "tests.fixtures.http",
     "tests.fixtures.identities",
