@@ -1,0 +1,102 @@
+"""MaaS tokens are the contract's service-account JWTs: verified, never decoded blind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+from tests.fixtures.identities import IssueToken, NewIdentity
+
+from maas_e2e.claims import ClaimsChecker, ClaimsMismatch, Mismatch
+from maas_e2e.durations import expected_grant_seconds
+from maas_e2e.expected import Expected
+from maas_e2e.oidc import fetch_jwks
+from maas_e2e.targets.base import Identity, Target
+
+pytestmark = [pytest.mark.e2e, pytest.mark.claims]
+
+
+@pytest.fixture(scope="session")
+def checker(target: Target, expected: Expected) -> ClaimsChecker:
+    """Keys come from the issuer's OIDC discovery, as any relying party would get them."""
+    with httpx.Client(timeout=15) as client:
+        issuer, jwks = fetch_jwks(client, target.issuer_url())
+    return ClaimsChecker(jwks, issuer, expected.audience, expected.instance)
+
+
+@pytest.fixture
+def minted(new_identity: NewIdentity, issue_token: IssueToken) -> Callable[..., tuple]:
+    def mint(tier: str, expiration: object = "1h") -> tuple[Identity, str, float]:
+        identity = new_identity(tier)
+        grant = expected_grant_seconds(expiration)
+        assert grant is not None
+        return identity, issue_token(identity, expiration), grant
+
+    return mint
+
+
+def mismatches(
+    checker: ClaimsChecker, token: str, identity: Identity, grant: float, *fields: str
+) -> list[Mismatch]:
+    """The mismatches of the named claims; a bad signature fails every claims test first."""
+    checker.verify_signature(token)
+    try:
+        checker.check(token, username=identity.username, tier=identity.tier, grant_seconds=grant)
+    except ClaimsMismatch as exc:
+        return [m for m in exc.mismatches if m.field.startswith(fields)]
+    return []
+
+
+def test_token_signature_verifies_against_the_issuer_jwks(
+    checker: ClaimsChecker, minted, lowest_tier: str
+) -> None:
+    _, token, _ = minted(lowest_tier)
+    claims = checker.verify_signature(token)
+    assert claims.get("sub"), f"verified claims have no sub: {claims}"
+
+
+def test_aud_is_the_gateway_audience(checker: ClaimsChecker, minted, lowest_tier: str) -> None:
+    identity, token, grant = minted(lowest_tier)
+    assert not mismatches(checker, token, identity, grant, "aud")
+
+
+def test_iss_is_the_discovered_issuer(checker: ClaimsChecker, minted, lowest_tier: str) -> None:
+    identity, token, grant = minted(lowest_tier)
+    assert not mismatches(checker, token, identity, grant, "iss")
+
+
+def test_sub_is_the_tier_namespace_and_the_sa_name_rule(
+    checker: ClaimsChecker, minted, tier: str
+) -> None:
+    identity, token, grant = minted(tier)
+    assert not mismatches(checker, token, identity, grant, "sub")
+
+
+def test_kubernetes_io_agrees_with_sub(checker: ClaimsChecker, minted, tier: str) -> None:
+    identity, token, grant = minted(tier)
+    assert not mismatches(checker, token, identity, grant, "kubernetes.io")
+
+
+@pytest.mark.parametrize("expiration", ["10m", "1h", "4h", "1h30m45s", 5400])
+def test_exp_minus_iat_is_the_granted_expiration(
+    checker: ClaimsChecker, minted, expiration: object, lowest_tier: str
+) -> None:
+    identity, token, grant = minted(lowest_tier, expiration)
+    assert not mismatches(checker, token, identity, grant, "exp - iat", "exp")
+
+
+def test_iat_and_nbf_are_not_in_the_future(
+    checker: ClaimsChecker, minted, lowest_tier: str
+) -> None:
+    identity, token, grant = minted(lowest_tier)
+    assert not mismatches(checker, token, identity, grant, "iat", "nbf")
+
+
+def test_jti_is_unique_across_tokens(
+    checker: ClaimsChecker, new_identity: NewIdentity, issue_token: IssueToken, lowest_tier: str
+) -> None:
+    identity = new_identity(lowest_tier)
+    jtis = [checker.verify_signature(issue_token(identity)).get("jti") for _ in range(3)]
+    assert all(jtis), f"a token without jti: {jtis}"
+    assert len(set(jtis)) == len(jtis), f"jti repeated across tokens: {jtis}"

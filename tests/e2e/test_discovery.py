@@ -1,0 +1,78 @@
+"""GET /v1/models lists the deployed models, OpenAI-style, with where to call them."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from tests.fixtures.identities import IssueToken, NewIdentity
+
+from maas_e2e.api import MaasApi
+from maas_e2e.expected import Expected
+
+pytestmark = [pytest.mark.e2e, pytest.mark.discovery]
+
+PATHS = ["/v1/models", "/maas-api/v1/models"]
+
+
+@pytest.fixture
+def listing(
+    request: pytest.FixtureRequest,
+    api: MaasApi,
+    new_identity: NewIdentity,
+    issue_token: IssueToken,
+    lowest_tier: str,
+) -> dict:
+    resp = api.list_models(issue_token(new_identity(lowest_tier)), via=request.param)
+    assert resp.status_code == 200, f"GET {request.param}: expected 200, got {resp.status_code}"
+    return resp.json()
+
+
+@pytest.mark.parametrize("listing", PATHS, indirect=True)
+def test_the_list_has_openai_shape(listing: dict) -> None:
+    assert listing.get("object") == "list", f"object: expected 'list', got {listing.get('object')}"
+    assert isinstance(listing.get("data"), list), f"data is not a list: {listing}"
+
+
+@pytest.mark.parametrize("listing", PATHS, indirect=True)
+def test_every_manifest_model_is_listed(listing: dict, expected: Expected) -> None:
+    listed = {m.get("id") for m in listing["data"]}
+    wanted = {m.name for m in expected.models}
+    assert wanted <= listed, f"models missing from the list: {sorted(wanted - listed)}"
+
+
+@pytest.mark.parametrize("listing", PATHS, indirect=True)
+def test_each_model_has_the_contract_fields(listing: dict, expected: Expected) -> None:
+    for model in expected.models:
+        entry = next((m for m in listing["data"] if m.get("id") == model.name), {})
+        assert entry.get("object") == "model", f"{model.name}: object is {entry.get('object')!r}"
+        assert entry.get("owned_by") == model.namespace, (
+            f"{model.name}: owned_by expected {model.namespace!r}, got {entry.get('owned_by')!r}"
+        )
+        created = entry.get("created")
+        assert isinstance(created, int), f"{model.name}: created is {created!r}"
+        assert created > 0, f"{model.name}: created is {created!r}"
+
+
+@pytest.mark.parametrize("listing", PATHS, indirect=True)
+def test_each_model_is_ready(listing: dict, expected: Expected) -> None:
+    for model in expected.models:
+        entry = next((m for m in listing["data"] if m.get("id") == model.name), {})
+        assert entry.get("ready") is True, f"{model.name}: ready is {entry.get('ready')!r}"
+
+
+@pytest.mark.parametrize("listing", PATHS, indirect=True)
+def test_each_model_url_ends_in_its_namespace_and_name(listing: dict, expected: Expected) -> None:
+    for model in expected.models:
+        entry = next((m for m in listing["data"] if m.get("id") == model.name), {})
+        url = entry.get("url")
+        assert isinstance(url, str), f"{model.name}: no url in {entry}"
+        assert urlsplit(url).path.rstrip("/").endswith(model.path), (
+            f"{model.name}: url {url} does not end in {model.path}"
+        )
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_listing_models_without_a_token_is_401(api: MaasApi, path: str) -> None:
+    status = api.list_models(None, via=path).status_code
+    assert status == 401, f"GET {path} without a token: expected 401, got {status}"

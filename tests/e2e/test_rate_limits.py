@@ -1,0 +1,130 @@
+"""Request rate limits per tier (RateLimitPolicy, counted by Limitador per user).
+
+Each test uses fresh users, sends requests one at a time, never retries one, and stops right
+after the first 429 (plus the few extra the promise needs): it spends only the quota it checks.
+Requests ask for one completion token so the token budget cannot be what says 429.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tests.fixtures.models import ModelRef
+
+from maas_e2e.api import MaasApi
+from maas_e2e.burst import Burst, send_burst
+from maas_e2e.expected import Expected
+
+pytestmark = [pytest.mark.e2e, pytest.mark.rate_limits]
+
+SEED_BURST = 16
+"""The seed's manual check: 16 requests, expecting 429s when the tier's limit is below that."""
+AFTER_LIMIT = 2
+"""Requests sent after the first 429 to show the window stays closed."""
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def burst(api: MaasApi, model: ModelRef, token: str, count: int, stop: bool = True) -> Burst:
+    def send():
+        return api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=1)
+
+    return send_burst(send, count, stop_at_status=429 if stop else None)
+
+
+def assert_token_budget_not_the_cause(burst_: Burst, expected: Expected, tier: str) -> None:
+    """A 429 proves the request limit only while the same user's token budget is not spent."""
+    budget = expected.token_limit(tier)
+    used = sum(r.json()["usage"]["total_tokens"] for r in burst_.responses if r.status_code == 200)
+    if budget is not None:
+        assert used < budget.amount, (
+            f"the burst used {used} tokens of the {tier} budget {budget}: a 429 could come "
+            "from the token limit, so this run cannot prove the request limit"
+        )
+
+
+def test_each_tier_gets_429_exactly_after_its_limit(
+    api: MaasApi, model: ModelRef, token_for, expected: Expected, rate_limited_tier: str
+) -> None:
+    limit = expected.request_limit(rate_limited_tier)
+    run = burst(api, model, token_for(rate_limited_tier), limit.amount + 1)
+    run.assert_all(status=200, upto=limit.amount)
+    assert run.first_index_of(429) == limit.amount, (
+        f"{rate_limited_tier} ({limit}): expected the first 429 at request #{limit.amount + 1}, "
+        f"got statuses {run.statuses}\n{run.timeline()}"
+    )
+    assert_token_budget_not_the_cause(run, expected, rate_limited_tier)
+
+
+def test_the_429_says_too_many_requests(
+    api: MaasApi, model: ModelRef, token_for, expected: Expected, lowest_tier: str
+) -> None:
+    limit = expected.request_limit(lowest_tier)
+    if limit is None:
+        pytest.skip(f"the {lowest_tier} tier has no request limit in the manifests")
+    run = burst(api, model, token_for(lowest_tier), limit.amount + 1)
+    denied = run.responses[-1]
+    assert denied.status_code == 429, f"no 429 after {limit}:\n{run.timeline()}"
+    assert denied.text == "Too Many Requests\n", f"429 body: {denied.text!r}"
+
+
+def test_every_request_after_the_limit_in_the_window_is_429(
+    api: MaasApi, model: ModelRef, token_for, expected: Expected, lowest_tier: str
+) -> None:
+    limit = expected.request_limit(lowest_tier)
+    if limit is None:
+        pytest.skip(f"the {lowest_tier} tier has no request limit in the manifests")
+    token = token_for(lowest_tier)
+    first = burst(api, model, token, limit.amount + 1)
+    assert first.first_index_of(429) is not None, f"no 429 after {limit}:\n{first.timeline()}"
+    later = burst(api, model, token, AFTER_LIMIT, stop=False)
+    later.assert_all(status=429)
+
+
+def test_16_requests_see_429_only_below_a_limit_of_16(
+    api: MaasApi, model: ModelRef, token_for, expected: Expected, rate_limited_tier: str
+) -> None:
+    limit = expected.request_limit(rate_limited_tier)
+    run = burst(api, model, token_for(rate_limited_tier), SEED_BURST)
+    if limit.amount < SEED_BURST:
+        assert run.first_index_of(429) is not None, (
+            f"{rate_limited_tier} ({limit}): no 429 within {SEED_BURST} requests\n{run.timeline()}"
+        )
+    else:
+        run.assert_all(status=200)
+
+
+def test_a_second_user_of_the_tier_is_unaffected(
+    api: MaasApi, model: ModelRef, token_for, expected: Expected, lowest_tier: str
+) -> None:
+    limit = expected.request_limit(lowest_tier)
+    if limit is None:
+        pytest.skip(f"the {lowest_tier} tier has no request limit in the manifests")
+    exhausted = burst(api, model, token_for(lowest_tier), limit.amount + 1)
+    assert exhausted.first_index_of(429) is not None, f"no 429:\n{exhausted.timeline()}"
+    other = burst(api, model, token_for(lowest_tier), 1)
+    other.assert_all(status=200)
+
+
+def test_requests_denied_by_rbac_do_not_use_the_quota(
+    api: MaasApi,
+    model: ModelRef,
+    restricted_model: ModelRef,
+    token_for,
+    expected: Expected,
+) -> None:
+    tier = next(
+        (t for t in expected.tier_names
+         if t not in restricted_model.allowed_tiers and expected.request_limit(t)),
+        None,
+    )  # fmt: skip
+    if tier is None:
+        pytest.skip("no rate-limited tier is denied a model by RBAC")
+    limit = expected.request_limit(tier)
+    token = token_for(tier)
+    denied = burst(api, restricted_model, token, limit.amount, stop=False)
+    denied.assert_all(status=403)
+    run = burst(api, model, token, limit.amount + 1)
+    run.assert_all(status=200, upto=limit.amount)
+    assert run.first_index_of(429) == limit.amount, (
+        f"after {limit.amount} RBAC-denied requests, {tier} ({limit}) should still get "
+        f"{limit.amount} 200s, then 429\n{run.timeline()}"
+    )

@@ -1,0 +1,109 @@
+"""Token rate limits per tier (TokenRateLimitPolicy: usage.total_tokens of responses).
+
+Limitador admits a request while the tokens used so far are below the budget, and adds each
+response's usage afterwards: the request that crosses the budget succeeds, the next is 429.
+Prompts are long so the budget is crossed well before the tier's request limit.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.fixtures.models import ModelRef
+
+from maas_e2e.api import MaasApi
+from maas_e2e.budget import requests_available, words_to_cross
+from maas_e2e.expected import Expected, Limit
+
+pytestmark = [pytest.mark.e2e, pytest.mark.token_limits]
+
+
+def run_until_429(
+    api: MaasApi, model: ModelRef, token: str, words: int, max_requests: int, stream: bool = False
+) -> list[tuple[int, int]]:
+    """(status, total_tokens) per request, stopping after the first 429."""
+    messages = [{"role": "user", "content": " ".join(["token"] * words)}]
+    results: list[tuple[int, int]] = []
+    for _ in range(max_requests):
+        if stream:
+            status, events = api.stream_chat(
+                model.url, token, model=model.name, messages=messages, max_tokens=1,
+                stream_options={"include_usage": True},
+            )  # fmt: skip
+            used = _stream_usage(events) if status == 200 else 0
+        else:
+            resp = api.chat(model.url, token, model=model.name, messages=messages, max_tokens=1)
+            status = resp.status_code
+            used = resp.json()["usage"]["total_tokens"] if status == 200 else 0
+        results.append((status, used))
+        if status == 429:
+            break
+    return results
+
+
+def _stream_usage(events: list[str]) -> int:
+    for event in events:
+        if event != "[DONE]" and (usage := json.loads(event).get("usage")):
+            return usage["total_tokens"]
+    raise AssertionError("streamed response with include_usage carried no usage chunk")
+
+
+def expected_statuses(results: list[tuple[int, int]], budget: Limit) -> list[int]:
+    """What Limitador must answer: 200 while the tokens used before the request < budget."""
+    used, statuses = 0, []
+    for status, tokens in results:
+        statuses.append(200 if used < budget.amount else 429)
+        used += tokens if status == 200 else 0
+    return statuses
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_token_budget_admits_the_crossing_request_then_429(
+    api: MaasApi,
+    model: ModelRef,
+    token_for,
+    expected: Expected,
+    token_crossable_tier: str,
+    stream: bool,
+) -> None:
+    tier = token_crossable_tier
+    budget, requests = expected.token_limit(tier), expected.request_limit(tier)
+    words = words_to_cross(budget, requests)
+    results = run_until_429(
+        api, model, token_for(tier), words, requests_available(requests), stream
+    )
+    actual = [s for s, _ in results]
+    wanted = expected_statuses(results, budget)
+    assert actual == wanted, (
+        f"{tier} budget {budget}: expected {wanted}, got {actual} "
+        f"(tokens per response: {[t for _, t in results]})"
+    )
+    assert actual[-1] == 429, (
+        f"{tier} budget {budget}: no 429 after {len(actual)} requests using "
+        f"{sum(t for _, t in results)} tokens"
+    )
+
+
+def test_higher_tiers_are_not_token_limited_at_the_lowest_tiers_volume(
+    api: MaasApi,
+    model: ModelRef,
+    token_for,
+    expected: Expected,
+    token_richer_tier: str,
+    lowest_tier: str,
+) -> None:
+    lowest, requests = expected.token_limit(lowest_tier), expected.request_limit(lowest_tier)
+    words = words_to_cross(lowest, requests)
+    if words is None:
+        pytest.skip(f"{lowest_tier}'s budget {lowest} cannot be crossed: nothing to compare")
+    count = requests_available(requests)
+    results = run_until_429(api, model, token_for(token_richer_tier), words, count)
+    used = sum(t for _, t in results)
+    assert used >= lowest.amount, f"the run used {used} tokens, not past {lowest}"
+    statuses = [s for s, _ in results]
+    own = expected.token_limit(token_richer_tier)
+    assert statuses == [200] * count, (
+        f"{token_richer_tier} ({own}) at {used} tokens (past {lowest_tier}'s {lowest}): "
+        f"got {statuses}"
+    )
