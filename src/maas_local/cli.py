@@ -1,7 +1,8 @@
 """`maas-local`: run the embedded MaaS in the foreground and get identities from it.
 
 `up` is for people (and for the suite, which reads `--ready-file`); `token` is the `oc whoami -t`
-of the embedded stack.
+of the embedded stack; `faults` lists the defects `up --fault NAME` can start the stack with, so
+the suite can prove it notices them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from maas_local import faults
 from maas_local.config import ManifestError, StackConfig, load_config
 from maas_local.servers import PortInUseError, ServerGroup
 
@@ -58,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="write the components' URLs here as JSON once every server is listening",
     )
+    up.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="start with this defect from `maas-local faults` (repeatable)",
+    )
+
+    sub.add_parser("faults", help="list the faults `up --fault` accepts and what each breaks")
 
     token = sub.add_parser("token", help="print a cluster identity token, like `oc whoami -t`")
     token.add_argument("user", help="user name")
@@ -74,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "up":
         return _up(args)
+    if args.command == "faults":
+        print("\n".join(faults.describe()))
+        return 0
     return _token(args)
 
 
@@ -83,11 +97,15 @@ def _fail(message: str) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
+    try:
+        active = faults.validate(args.fault)
+    except faults.UnknownFault as exc:
+        return _fail(str(exc))
     from maas_local.stack import assemble  # the servers' imports only when serving
 
     manifests = args.manifests or default_manifests()
     try:
-        config = load_config(manifests)
+        config = load_config(manifests, faults=active)
         group, urls = assemble(config, args.port, args.api_port)
     except ManifestError as exc:
         return _fail(f"bad manifests: {exc}")
@@ -98,7 +116,12 @@ def _up(args: argparse.Namespace) -> int:
         if args.ready_file:
             _write_atomically(
                 args.ready_file,
-                {**urls.describe(), "pid": os.getpid(), "manifests": str(manifests)},
+                {
+                    **urls.describe(),
+                    "pid": os.getpid(),
+                    "manifests": str(manifests),
+                    "faults": sorted(config.faults),
+                },
             )
         print(_banner(config, manifests, urls.gateway, urls.apiserver), flush=True)
 
@@ -130,6 +153,9 @@ def _banner(config: StackConfig, manifests: Path, gateway: str, apiserver: str) 
         f"{t}: {lim.limit} req/{lim.window_seconds}s" for t, lim in config.request_limits.items()
     )
     group_flag = f" --group {example_group}" if example_group else ""
+    # Catalogue order, so the same faults always read the same way.
+    active = [name for name in faults.CATALOGUE if name in config.faults]
+    fault_lines = [f"  FAULTS      {name}: {faults.CATALOGUE[name]}" for name in active]
     return "\n".join(
         [
             f"maas-local is serving MaaS from {manifests}",
@@ -137,6 +163,7 @@ def _banner(config: StackConfig, manifests: Path, gateway: str, apiserver: str) 
             f"  API server  {apiserver}",
             f"  tiers       {', '.join(t.name for t in config.tiers)} ({limits})",
             f"  models      {', '.join(f'{m.namespace}/{m.name}' for m in config.models)}",
+            *fault_lines,
             "",
             "Use it like the seed (maas-api-DEV.md), with:",
             f"  HOST={gateway}",

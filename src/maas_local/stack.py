@@ -63,7 +63,7 @@ def assemble(
     maas_api.app = build_maas_api(config, apiserver_url=urls.apiserver)
     for spec in config.models:
         models[(spec.namespace, spec.name)].app = build_simulator(
-            SimulatorConfig(model=spec.served_model_name, mode=spec.mode)
+            SimulatorConfig(model=spec.served_model_name, mode=spec.mode, faults=config.faults)
         )
     gateway.app = build_gateway(
         config,

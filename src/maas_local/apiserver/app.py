@@ -84,6 +84,10 @@ def build_app(
     one place a client attaching to a running stack learns where everything is.
     """
     key = SigningKey()
+    # `token-unpublished-key`: a key rotation half done. Tokens are signed with a new key that
+    # the JWKS never got, while TokenReview (which knows both keys) still accepts them.
+    signer = SigningKey() if "token-unpublished-key" in config.faults else key
+    review_keys = (key,) if signer is key else (key, signer)
     store = Store()
     models = [llm_inference_service(m, gateway_url) for m in config.models]
 
@@ -95,7 +99,7 @@ def build_app(
         if not spec["token"]:
             raise BadRequest("token is required for TokenReview in authentication")
         audiences = _str_list(spec.get("audiences"), "spec.audiences")
-        result = tokens.review(key, store, spec["token"], audiences)
+        result = tokens.review(review_keys, store, spec["token"], audiences)
         reply = {
             "apiVersion": "authentication.k8s.io/v1",
             "kind": "TokenReview",
@@ -176,7 +180,7 @@ def build_app(
                 "spec.expirationSeconds: may not specify a duration less than 10 minutes",
             )
         audiences = _str_list(spec.get("audiences"), "spec.audiences") or list(tokens.API_AUDIENCES)
-        token, expires = tokens.mint(key, store.service_account(ns, name), audiences, seconds)
+        token, expires = tokens.mint(signer, store.service_account(ns, name), audiences, seconds)
         reply = {
             "apiVersion": "authentication.k8s.io/v1",
             "kind": "TokenRequest",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -61,8 +63,12 @@ def mint(
     return key.sign(claims), now + seconds
 
 
-def review(key: SigningKey, store: Store, token: str, audiences: list[str]) -> Review:
-    """Judge a bearer token for the requested audiences (none asked: the API server's own)."""
+def review(keys: Sequence[SigningKey], store: Store, token: str, audiences: list[str]) -> Review:
+    """Judge a bearer token for the requested audiences (none asked: the API server's own).
+
+    A ServiceAccount token is valid when any of `keys` signed it, as kube-apiserver accepts
+    tokens of every key in its `--service-account-key-file` list.
+    """
     wanted = tuple(audiences) or API_AUDIENCES
     user = store.user_tokens.get(token)
     if user is not None:
@@ -71,20 +77,35 @@ def review(key: SigningKey, store: Store, token: str, audiences: list[str]) -> R
             return Review(False, error=_audience_error(API_AUDIENCES, wanted))
         groups = (*user.groups, "system:authenticated", "system:authenticated:oauth")
         return Review(True, User(user.name, user.uid, tuple(dict.fromkeys(groups))), accepted)
-    return _review_service_account_token(key, store, token, wanted)
+    return _review_service_account_token(keys, store, token, wanted)
+
+
+def _verified_claims(keys: Sequence[SigningKey], token: str) -> dict[str, Any]:
+    """The claims of a token that one of `keys` signed; the last key's error otherwise."""
+    *others, last = keys
+    for key in others:
+        try:
+            return _decode(key, token)
+        except jwt.InvalidSignatureError:
+            continue
+    return _decode(last, token)
+
+
+def _decode(key: SigningKey, token: str) -> dict[str, Any]:
+    return jwt.decode(
+        token,
+        key.private_key.public_key(),
+        algorithms=["RS256"],
+        issuer=ISSUER,
+        options={"verify_aud": False, "require": ["exp", "iat", "sub", "aud"]},
+    )
 
 
 def _review_service_account_token(
-    key: SigningKey, store: Store, token: str, wanted: tuple[str, ...]
+    keys: Sequence[SigningKey], store: Store, token: str, wanted: tuple[str, ...]
 ) -> Review:
     try:
-        claims = jwt.decode(
-            token,
-            key.private_key.public_key(),
-            algorithms=["RS256"],
-            issuer=ISSUER,
-            options={"verify_aud": False, "require": ["exp", "iat", "sub", "aud"]},
-        )
+        claims = _verified_claims(keys, token)
     except jwt.ExpiredSignatureError:
         return Review(
             False,

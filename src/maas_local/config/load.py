@@ -26,6 +26,7 @@ from maas_local.config.model import (
 )
 from maas_local.config.render import render_overlay
 from maas_local.config.windows import window_seconds
+from maas_local.faults import validate as validate_faults
 
 TIER_CONFIGMAP = "tier-to-group-mapping"
 MAAS_API_ROUTE = "maas-api-route"
@@ -34,7 +35,11 @@ TIER_PREDICATE = re.compile(r'^\s*auth\.identity\.tier\s*==\s*"([^"]+)"\s*$')
 
 
 def load_config(manifests: str | Path, faults: frozenset[str] = frozenset()) -> StackConfig:
-    """Render `manifests` and read the stack's configuration from the objects."""
+    """Render `manifests` and read the stack's configuration from the objects.
+
+    `faults` are names from `maas_local.faults.CATALOGUE`; an unknown one raises UnknownFault.
+    """
+    faults = validate_faults(faults)
     objects = render_overlay(manifests)
     deployment = find_one(objects, "Deployment", MAAS_API_DEPLOYMENT)
     gateways = find(objects, "Gateway")

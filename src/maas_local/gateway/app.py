@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from maas_local.config import StackConfig
 from maas_local.gateway import proxy, replies
-from maas_local.gateway.authn import AuthRule, authenticate
+from maas_local.gateway.authn import AuthRule, Identity, authenticate, credential
 from maas_local.gateway.authz import authorize
 from maas_local.gateway.ratelimit import RequestLimiter
 from maas_local.gateway.replies import Denied
@@ -69,12 +69,13 @@ class _Gateway:
         tier_lookup_url: str,
     ) -> None:
         self.routes = routes
+        self.faults = config.faults
         self.apiserver_url = apiserver_url
         self.model_rule = AuthRule(MODEL_AUTH_RULE, config.gateway_audiences)
         self.maas_api_rule = AuthRule(MAAS_API_AUTH_RULE, config.maas_api_audiences)
         self.tiers = TierCache(tier_lookup_url, config.tier_cache_ttl_seconds)
-        self.requests = RequestLimiter(config.request_limits)
-        self.tokens = TokenLimiter(config.token_limits)
+        self.requests = RequestLimiter(config.request_limits, config.faults)
+        self.tokens = TokenLimiter(config.token_limits, config.faults)
         self.client: httpx.AsyncClient | None = None
 
     @contextlib.asynccontextmanager
@@ -105,19 +106,30 @@ class _Gateway:
 
     async def _maas_api(self, request: Request, route: Route, path: str) -> Response:
         client = self._client()
-        await authenticate(client, self.apiserver_url, request.headers, self.maas_api_rule)
+        await authenticate(
+            client, self.apiserver_url, request.headers, self.maas_api_rule, self.faults
+        )
         return await proxy.forward(client, request, route.upstream, route.rewrite(path))
 
     async def _model(self, request: Request, route: Route, path: str) -> Response:
         client = self._client()
-        identity = await authenticate(client, self.apiserver_url, request.headers, self.model_rule)
+        if "anonymous-model-access" in self.faults and credential(request.headers) is None:
+            # The regression: the auth filter only runs for requests that carry a credential.
+            return await proxy.forward(client, request, route.upstream, route.rewrite(path))
+        identity = await authenticate(
+            client, self.apiserver_url, request.headers, self.model_rule, self.faults
+        )
         tier = await self.tiers.tier_of(client, identity)
-        await authorize(client, self.apiserver_url, identity, path)
         userid = identity.userid
-        if not self.requests.admit(tier, userid):
-            return replies.too_many_requests()
-        if not self.tokens.admit(tier, userid):
-            return replies.too_many_requests()
+        if "rbac-denials-count" in self.faults:
+            # The regression: Limitador counts before Authorino's verdict, so 403s use quota.
+            admitted = self.requests.admit(tier, userid)
+            await self._authorize(client, identity, path)
+        else:
+            await self._authorize(client, identity, path)
+            admitted = self.requests.admit(tier, userid)
+        if not admitted or not self.tokens.admit(tier, userid):
+            return await self._too_many_requests(client, request, route, path)
         return await proxy.forward(
             client,
             request,
@@ -125,6 +137,25 @@ class _Gateway:
             route.rewrite(path),
             observe=lambda answer: self.tokens.meter(tier, userid, answer.headers),
         )
+
+    async def _authorize(self, client: httpx.AsyncClient, identity: Identity, path: str) -> None:
+        if "rbac-off" in self.faults:
+            return  # the regression: the AuthPolicy lost its `tier-access` rule
+        await authorize(client, self.apiserver_url, identity, path)
+
+    async def _too_many_requests(
+        self, client: httpx.AsyncClient, request: Request, route: Route, path: str
+    ) -> Response:
+        """Limitador's denial; the request never reaches the model.
+
+        Under `denied-requests-reach-model` it does (the rate-limit verdict is applied to the
+        response instead of the request): the model answers and its answer is dropped unread.
+        """
+        if "denied-requests-reach-model" in self.faults:
+            answer = await proxy.forward(client, request, route.upstream, route.rewrite(path))
+            if answer.background is not None:
+                await answer.background()  # closes the model's answer
+        return replies.too_many_requests()
 
     def _client(self) -> httpx.AsyncClient:
         if self.client is None:

@@ -16,6 +16,8 @@ from limits.strategies import FixedWindowRateLimiter
 from maas_local.config import Limit
 
 POLICY = "gateway-rate-limits"
+NEVER_SECONDS = 100 * 365 * 24 * 3600
+"""The window of the `rate-window-never-resets` fault: longer than any stack lives."""
 
 
 def window_item(limit: Limit, namespace: str) -> RateLimitItem:
@@ -24,16 +26,29 @@ def window_item(limit: Limit, namespace: str) -> RateLimitItem:
 
 
 class RequestLimiter:
-    def __init__(self, limits: dict[str, Limit]) -> None:
-        self._items = {tier: window_item(limit, POLICY) for tier, limit in limits.items()}
+    def __init__(self, limits: dict[str, Limit], faults: frozenset[str] = frozenset()) -> None:
+        self._faults = faults
+        self._items = {
+            tier: window_item(self._effective(limit), POLICY) for tier, limit in limits.items()
+        }
         self._limiter = FixedWindowRateLimiter(MemoryStorage())
+
+    def _effective(self, limit: Limit) -> Limit:
+        """The limit as the policy says, or as one of the catalogue's regressions reads it."""
+        if "rate-limit-off-by-one" in self._faults:
+            return Limit(limit.limit + 1, limit.window_seconds)  # `<=` where `<` was meant
+        if "rate-window-never-resets" in self._faults:
+            return Limit(limit.limit, NEVER_SECONDS)  # the counter's expiry never set
+        return limit
 
     def admit(self, tier: str, userid: str) -> bool:
         """Count the request and say whether it may pass; a tier without a limit always passes."""
         item = self._items.get(tier)
         if item is None:
             return True
-        if not self._limiter.test(item, tier, userid):
+        # `rate-limit-per-tier`: the counter keyed by the predicate's tier alone, not the user.
+        counter = "" if "rate-limit-per-tier" in self._faults else userid
+        if not self._limiter.test(item, tier, counter) and "rate-limit-off" not in self._faults:
             return False
-        self._limiter.hit(item, tier, userid)
+        self._limiter.hit(item, tier, counter)
         return True

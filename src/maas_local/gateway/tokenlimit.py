@@ -22,14 +22,19 @@ POLICY = "gateway-token-rate-limits"
 
 
 class TokenLimiter:
-    def __init__(self, limits: dict[str, Limit]) -> None:
+    def __init__(self, limits: dict[str, Limit], faults: frozenset[str] = frozenset()) -> None:
+        self._faults = faults
         self._items = {tier: window_item(limit, POLICY) for tier, limit in limits.items()}
         self._limiter = FixedWindowRateLimiter(MemoryStorage())
+        # `token-limit-prompt-only`: the usage field read is the prompt's, not the total.
+        self._counted = "prompt_tokens" if "token-limit-prompt-only" in faults else "total_tokens"
 
     def admit(self, tier: str, userid: str) -> bool:
         """Whether the budget has room for one more token; counts nothing."""
         item = self._items.get(tier)
-        return item is None or self._limiter.test(item, tier, userid)
+        if item is None or "token-limit-off" in self._faults:
+            return True
+        return self._limiter.test(item, tier, userid)
 
     def count(self, tier: str, userid: str, total_tokens: int) -> None:
         """Add an answer's tokens, unchecked."""
@@ -39,7 +44,7 @@ class TokenLimiter:
 
     def meter(self, tier: str, userid: str, headers: Mapping[str, str]) -> TokenMeter | None:
         """What watches an answer's body for its usage; None when no limit applies."""
-        reader = reader_for(headers) if tier in self._items else None
+        reader = reader_for(headers, self._counted) if tier in self._items else None
         return None if reader is None else TokenMeter(reader, lambda n: self.count(tier, userid, n))
 
 

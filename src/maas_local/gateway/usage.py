@@ -26,19 +26,22 @@ class UsageReader(Protocol):
     def total_tokens(self) -> int | None: ...
 
 
-def reader_for(headers: Mapping[str, str]) -> UsageReader | None:
-    """The reader for a response's headers; None when the body cannot be read (compressed)."""
+def reader_for(headers: Mapping[str, str], field: str = "total_tokens") -> UsageReader | None:
+    """The reader for a response's headers; None when the body cannot be read (compressed).
+
+    `field` is the usage field counted: `total_tokens`, unless a fault says otherwise.
+    """
     if headers.get("content-encoding", "identity").lower() != "identity":
         return None
     if headers.get("content-type", "").lower().startswith("text/event-stream"):
-        return SseUsage()
+        return SseUsage(field)
     length = headers.get("content-length")
-    return JsonUsage(int(length) if length and length.isdigit() else None)
+    return JsonUsage(int(length) if length and length.isdigit() else None, field)
 
 
-def total_tokens_of(document: Any) -> int | None:
+def total_tokens_of(document: Any, field: str = "total_tokens") -> int | None:
     usage = document.get("usage") if isinstance(document, dict) else None
-    total = usage.get("total_tokens") if isinstance(usage, dict) else None
+    total = usage.get(field) if isinstance(usage, dict) else None
     if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
         return total
     return None
@@ -47,8 +50,9 @@ def total_tokens_of(document: Any) -> int | None:
 class JsonUsage:
     """A whole JSON body; complete once `content-length` bytes arrived (else at its end)."""
 
-    def __init__(self, content_length: int | None) -> None:
+    def __init__(self, content_length: int | None, field: str = "total_tokens") -> None:
         self._length = content_length
+        self._field = field
         self._body = bytearray()
         self._overflow = False
 
@@ -67,7 +71,7 @@ class JsonUsage:
         if self._overflow:
             return None
         try:
-            return total_tokens_of(json.loads(self._body))
+            return total_tokens_of(json.loads(self._body), self._field)
         except ValueError:
             return None
 
@@ -75,7 +79,8 @@ class JsonUsage:
 class SseUsage:
     """Events parsed line by line as they pass; the last usage seen is the answer's."""
 
-    def __init__(self) -> None:
+    def __init__(self, field: str = "total_tokens") -> None:
+        self._field = field
         self._partial = b""
         self._total: int | None = None
         self._done = False
@@ -96,7 +101,7 @@ class SseUsage:
             self._done = True
             return
         try:
-            total = total_tokens_of(json.loads(payload))
+            total = total_tokens_of(json.loads(payload), self._field)
         except ValueError:
             return
         if total is not None:

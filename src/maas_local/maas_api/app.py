@@ -32,9 +32,10 @@ def build_app(config: StackConfig, *, apiserver_url: str) -> Starlette:
     """maas-api for `config.instance`, talking to the apiserver at `apiserver_url`."""
     http = httpx.AsyncClient(base_url=apiserver_url, timeout=APISERVER_TIMEOUT_S)
     kube = KubeClient(http)
-    tiers = TierResolver(config.tiers, config.instance)
-    tokens = TokenHandlers(kube, TokenIssuer(kube, tiers, config.instance))
-    models = ModelsHandler(kube)
+    tiers = TierResolver(config.tiers, config.instance, config.faults)
+    issuer = TokenIssuer(kube, tiers, config.instance, config.faults)
+    tokens = TokenHandlers(kube, issuer, config.faults)
+    models = ModelsHandler(kube, config.maas_api_namespace, config.faults)
     lookup = TierLookupHandler(tiers)
 
     @contextlib.asynccontextmanager

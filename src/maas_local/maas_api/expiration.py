@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
 NANOSECOND = 1
@@ -35,30 +36,34 @@ _UNITS = {
     "h": HOUR,
 }
 _GO_TYPES = {bool: "bool", list: "[]interface {}", dict: "map[string]interface {}"}
+_DAYS = re.compile(r"([0-9]+(?:\.[0-9]+)?)d", re.ASCII)
 
 
 class ExpirationError(ValueError):
     """The expiration is malformed or too short; the message is the 400 body's `error`."""
 
 
-def requested_expiration(value: Any) -> int:
+def requested_expiration(value: Any, faults: frozenset[str] = frozenset()) -> int:
     """The granted duration (ns) for the JSON value of `expiration` (None when absent or null).
 
     Missing, "", "0" and anything worth zero fall back to the default; below the minimum is
     refused; there is no maximum.
     """
-    duration = 0 if value is None else _duration_of(value)
+    duration = 0 if value is None else _duration_of(value, faults)
     if duration == 0:
         return DEFAULT_EXPIRATION
     if duration < 0:
         raise ExpirationError("expiration must be positive")
-    if duration < MIN_EXPIRATION:
+    if duration < MIN_EXPIRATION and "expiration-minimum-unchecked" not in faults:
         raise ExpirationError("token expiration must be at least 10 minutes")
     return duration
 
 
-def _duration_of(value: Any) -> int:
+def _duration_of(value: Any, faults: frozenset[str]) -> int:
     if isinstance(value, str):
+        if "expiration-days-accepted" in faults:
+            # The regression: a "helpful" rewrite of days into hours before validation.
+            value = _DAYS.sub(lambda m: f"{Decimal(m[1]) * 24}h", value)
         return _duration_of_string(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _duration_of_seconds(value)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from maas_local.maas_api.auth import Caller
-from maas_local.maas_api.expiration import token_seconds
+from maas_local.maas_api.expiration import DEFAULT_EXPIRATION, token_seconds
 from maas_local.maas_api.kube import ApiError, KubeClient
 from maas_local.maas_api.naming import (
     InvalidUsernameError,
@@ -41,14 +41,23 @@ class _Account:
 
 
 class TokenIssuer:
-    def __init__(self, kube: KubeClient, tiers: TierResolver, instance: str) -> None:
+    def __init__(
+        self,
+        kube: KubeClient,
+        tiers: TierResolver,
+        instance: str,
+        faults: frozenset[str] = frozenset(),
+    ) -> None:
         self._kube = kube
         self._tiers = tiers
         self._instance = instance
+        self._faults = faults
 
     @property
     def audience(self) -> str:
         """MaaS tokens are for the gateway's model routes, not for the API server."""
+        if "token-wrong-audience" in self._faults:
+            return self._instance  # the regression: the `-sa` suffix dropped
         return f"{self._instance}-sa"
 
     async def issue(self, caller: Caller, expiration: int) -> IssuedToken:
@@ -56,8 +65,12 @@ class TokenIssuer:
         try:
             await self._ensure_namespace(account)
             await self._ensure_service_account(account)
+            # `token-expiration-ignored`: the TokenRequest always asks for the default.
+            lifetime = (
+                DEFAULT_EXPIRATION if "token-expiration-ignored" in self._faults else expiration
+            )
             status = await self._kube.request_token(
-                account.namespace, account.name, [self.audience], token_seconds(expiration)
+                account.namespace, account.name, [self.audience], token_seconds(lifetime)
             )
         except ApiError as exc:
             raise IssuerError(f"token for {caller.username} in {account.namespace}: {exc}") from exc
@@ -76,14 +89,29 @@ class TokenIssuer:
                 if exc.not_found:
                     return
                 raise
-            try:
-                await self._kube.delete_service_account(account.namespace, account.name)
-            except ApiError as exc:
-                if not exc.not_found:
-                    raise
-            await self._ensure_service_account(account)
+            if "revocation-noop" in self._faults:
+                return  # the regression: the account is found but never replaced
+            for victim in await self._revoked_accounts(account):
+                try:
+                    await self._kube.delete_service_account(victim.namespace, victim.name)
+                except ApiError as exc:
+                    if not exc.not_found:
+                        raise
+                await self._ensure_service_account(victim)
         except ApiError as exc:
             raise IssuerError(f"revoking {caller.username} in {account.namespace}: {exc}") from exc
+
+    async def _revoked_accounts(self, account: _Account) -> list[_Account]:
+        """The accounts to re-create: the caller's alone.
+
+        Under `revocation-kills-others`, every MaaS account of the caller's tier namespace (a
+        label selector that forgot to name the user).
+        """
+        if "revocation-kills-others" not in self._faults:
+            return [account]
+        selector = {"maas.opendatahub.io/instance": self._instance}
+        names = await self._kube.list_service_accounts(account.namespace, selector)
+        return [_Account(account.tier, account.namespace, name) for name in names]
 
     def _account(self, caller: Caller) -> _Account:
         try:
@@ -91,6 +119,8 @@ class TokenIssuer:
             name = service_account_name(caller.username)
         except (TierNotFoundError, InvalidUsernameError) as exc:
             raise IssuerError(f"user {caller.username!r}: {exc}") from exc
+        if "token-wrong-tier-namespace" in self._faults:
+            tier = self._tiers.lowest().name  # the regression: the default tier, always
         return _Account(tier, tier_namespace(self._instance, tier), name)
 
     async def _ensure_namespace(self, account: _Account) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 LLM_SERVICES = "/apis/serving.kserve.io/v1alpha1/llminferenceservices"
+LLM_SERVICES_IN = "/apis/serving.kserve.io/v1alpha1/namespaces/{namespace}/llminferenceservices"
 
 
 class ApiError(Exception):
@@ -69,6 +70,20 @@ class KubeClient:
     async def get_service_account(self, namespace: str, name: str) -> dict[str, Any]:
         return await self._call("GET", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}")
 
+    async def list_service_accounts(self, namespace: str, selector: dict[str, str]) -> list[str]:
+        """Names of the namespace's ServiceAccounts whose labels match `selector`."""
+        query = ",".join(f"{k}={v}" for k, v in selector.items())
+        reply = await self._call(
+            "GET", f"/api/v1/namespaces/{namespace}/serviceaccounts?labelSelector={query}"
+        )
+        items = reply.get("items")
+        names = [
+            (item.get("metadata") or {}).get("name")
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict)
+        ]
+        return [name for name in names if isinstance(name, str) and name]
+
     async def delete_service_account(self, namespace: str, name: str) -> None:
         await self._call("DELETE", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}")
 
@@ -85,8 +100,12 @@ class KubeClient:
         status = (await self._call("POST", path, body)).get("status")
         return status if isinstance(status, dict) else {}
 
-    async def list_llm_inference_services(self) -> list[dict[str, Any]]:
-        items = (await self._call("GET", LLM_SERVICES)).get("items")
+    async def list_llm_inference_services(
+        self, namespace: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every namespace's LLMInferenceServices, or only `namespace`'s."""
+        path = LLM_SERVICES if namespace is None else LLM_SERVICES_IN.format(namespace=namespace)
+        items = (await self._call("GET", path)).get("items")
         if not isinstance(items, list):
             raise ApiError(200, "BadReply", "LLMInferenceServiceList without items")
         return [item for item in items if isinstance(item, dict)]

@@ -19,20 +19,26 @@ GO_ZERO_TIME = -62135596800
 
 
 class ModelsHandler:
-    def __init__(self, kube: KubeClient) -> None:
+    def __init__(
+        self, kube: KubeClient, own_namespace: str, faults: frozenset[str] = frozenset()
+    ) -> None:
         self._kube = kube
+        self._faults = faults
+        # `models-empty`: the list is asked of maas-api's own namespace, where no model lives.
+        self._namespace = own_namespace if "models-empty" in faults else None
 
     async def list(self, _: Request) -> Response:
         try:
-            items = await self._kube.list_llm_inference_services()
+            items = await self._kube.list_llm_inference_services(self._namespace)
         except ApiError as exc:
             log.warning("Failed to get available LLM models: %s", exc)
             failure = {"message": "Failed to retrieve LLM models", "type": "server_error"}
             return JSON({"error": failure}, status_code=500)
-        return JSON({"object": "list", "data": [model_entry(item) for item in items]})
+        data = [model_entry(item, self._faults) for item in items]
+        return JSON({"object": "list", "data": data})
 
 
-def model_entry(item: dict[str, Any]) -> dict[str, Any]:
+def model_entry(item: dict[str, Any], faults: frozenset[str] = frozenset()) -> dict[str, Any]:
     """One model: `id` its name, `owned_by` its namespace, `url` only when it has one."""
     meta, status = _mapping(item.get("metadata")), _mapping(item.get("status"))
     entry: dict[str, Any] = {
@@ -41,10 +47,15 @@ def model_entry(item: dict[str, Any]) -> dict[str, Any]:
         "created": _unix(meta.get("creationTimestamp")),
         "owned_by": str(meta.get("namespace") or ""),
     }
-    url = _url(status)
+    if "models-without-url" in faults:
+        # The regression: only InferenceService's `status.address.url`, which an
+        # LLMInferenceService does not have.
+        url = _mapping(status.get("address")).get("url")
+    else:
+        url = _url(status)
     if url:
         entry["url"] = url
-    entry["ready"] = _ready(meta, status)
+    entry["ready"] = _ready(meta, status, faults)
     return entry
 
 
@@ -62,7 +73,7 @@ def _url(status: dict[str, Any]) -> str | None:
     return None
 
 
-def _ready(meta: dict[str, Any], status: dict[str, Any]) -> bool:
+def _ready(meta: dict[str, Any], status: dict[str, Any], faults: frozenset[str]) -> bool:
     """Not being deleted, status caught up with the spec, and every condition True."""
     if meta.get("deletionTimestamp"):
         return False
@@ -72,7 +83,9 @@ def _ready(meta: dict[str, Any], status: dict[str, Any]) -> bool:
     conditions = status.get("conditions")
     if not isinstance(conditions, list) or not conditions:
         return False
-    return all(_mapping(c).get("status") == "True" for c in conditions)
+    # `models-not-ready`: the regression compares with "true", which Kubernetes never writes.
+    expected = "true" if "models-not-ready" in faults else "True"
+    return all(_mapping(c).get("status") == expected for c in conditions)
 
 
 def _unix(stamp: Any) -> int:

@@ -22,9 +22,13 @@ class TierResolver:
     `<instance>-tier-<tier>`) back to the tier it was minted for.
     """
 
-    def __init__(self, tiers: Sequence[Tier], instance: str) -> None:
-        # Highest level first; a stable sort keeps ConfigMap order between equal levels.
-        ordered = sorted(tiers, key=lambda t: t.level, reverse=True)
+    def __init__(
+        self, tiers: Sequence[Tier], instance: str, faults: frozenset[str] = frozenset()
+    ) -> None:
+        # Highest level first (`tier-lookup-lowest`: the sort's direction flipped); a stable
+        # sort keeps ConfigMap order between equal levels.
+        highest_first = "tier-lookup-lowest" not in faults
+        ordered = sorted(tiers, key=lambda t: t.level, reverse=highest_first)
         self._tiers = [(t, {*t.groups, tier_group(instance, t.name)}) for t in ordered]
 
     def tier_for(self, groups: Sequence[str]) -> Tier:
@@ -33,3 +37,7 @@ class TierResolver:
             if any(g in members for g in groups):
                 return tier
         raise TierNotFoundError(groups)
+
+    def lowest(self) -> Tier:
+        """The tier of the lowest level, the one everybody authenticated gets by default."""
+        return min((tier for tier, _ in self._tiers), key=lambda t: t.level)

@@ -22,9 +22,12 @@ log = logging.getLogger(__name__)
 
 
 class TokenHandlers:
-    def __init__(self, kube: KubeClient, issuer: TokenIssuer) -> None:
+    def __init__(
+        self, kube: KubeClient, issuer: TokenIssuer, faults: frozenset[str] = frozenset()
+    ) -> None:
         self._kube = kube
         self._issuer = issuer
+        self._faults = faults
 
     async def issue(self, request: Request) -> Response:
         """Authenticate first, then read the body, as maas-api's middleware chain does."""
@@ -34,7 +37,7 @@ class TokenHandlers:
             return error(401, str(exc))
         try:
             fields = decode_fields(await request.body(), "token.Request", ("expiration",))
-            expiration = requested_expiration(fields.get("expiration"))
+            expiration = requested_expiration(fields.get("expiration"), self._faults)
         except (BodyError, ExpirationError) as exc:
             return error(400, str(exc))
         try:

@@ -94,13 +94,15 @@ class _Simulator:
             await self._pause(self.config.inter_token_latency_ms * (len(completion.tokens) - 1))
         finally:
             self.stats.running -= 1
-        body = completion_body(endpoint, self.config.model, completion, parsed.prompt_tokens)
+        body = completion_body(
+            endpoint, self.config.model, completion, parsed.prompt_tokens, self.config.faults
+        )
         return JSONResponse(body)
 
     async def _stream(
         self, endpoint: Endpoint, parsed: CompletionRequest, completion: Completion
     ) -> AsyncIterator[str]:
-        stream = Stream.start(endpoint, self.config.model)
+        stream = Stream.start(endpoint, self.config.model, self.config.faults)
         # Counted here, not in the handler: a generator that never starts never reaches finally.
         self.stats.running += 1
         try:
@@ -114,7 +116,8 @@ class _Simulator:
             yield stream.finish(completion.finish_reason)
             if parsed.include_usage:
                 yield stream.usage(parsed.prompt_tokens, len(completion.tokens))
-            yield stream.done()
+            if "stream-without-done" not in self.config.faults:
+                yield stream.done()  # the regression drops the terminator
         finally:
             self.stats.running -= 1
 

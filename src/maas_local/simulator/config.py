@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MODES = ("random", "echo")
 
@@ -11,7 +11,8 @@ MODES = ("random", "echo")
 class SimulatorConfig:
     """Mirrors ``--model``, ``--mode``, ``--max-model-len``, ``--time-to-first-token`` and
     ``--inter-token-latency``; ``request_id_header`` names the header the embedded
-    ``/_local/served`` record keeps, so the e2e suite can tag its requests.
+    ``/_local/served`` record keeps, so the e2e suite can tag its requests. ``faults`` are names
+    from ``maas_local.faults`` (the simulator's are ``usage-*`` and ``stream-without-done``).
     """
 
     model: str
@@ -20,6 +21,7 @@ class SimulatorConfig:
     time_to_first_token_ms: int = 0
     inter_token_latency_ms: int = 0
     request_id_header: str = "x-e2e-request-id"
+    faults: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         # Fail at start-up, like the simulator's flag validation, not on the first request.

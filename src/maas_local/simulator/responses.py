@@ -34,17 +34,26 @@ CHAT = Endpoint(chat=True)
 TEXT = Endpoint(chat=False)
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+def usage(
+    prompt_tokens: int, completion_tokens: int, faults: frozenset[str] = frozenset()
+) -> dict[str, int]:
     """The ``usage`` object; the gateway's token limits count its ``total_tokens``."""
+    total = prompt_tokens + completion_tokens
+    if "usage-inconsistent" in faults:
+        total = completion_tokens  # the regression: the prompt left out of the total
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
+        "total_tokens": total,
     }
 
 
 def completion_body(
-    endpoint: Endpoint, model: str, completion: Completion, prompt_tokens: int
+    endpoint: Endpoint,
+    model: str,
+    completion: Completion,
+    prompt_tokens: int,
+    faults: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The whole non-streaming response."""
     choice: dict[str, Any] = {"index": 0, "finish_reason": completion.finish_reason}
@@ -52,14 +61,16 @@ def completion_body(
         choice["message"] = {"role": "assistant", "content": completion.text}
     else:
         choice["text"] = completion.text
-    return {
+    body: dict[str, Any] = {
         "id": endpoint.new_id(),
         "object": endpoint.object,
         "created": int(time.time()),
         "model": model,
         "choices": [choice],
-        "usage": usage(prompt_tokens, len(completion.tokens)),
     }
+    if "usage-missing" not in faults:
+        body["usage"] = usage(prompt_tokens, len(completion.tokens), faults)
+    return body
 
 
 @dataclass(frozen=True)
@@ -70,11 +81,12 @@ class Stream:
     model: str
     id: str
     created: int
+    faults: frozenset[str] = frozenset()
 
     @classmethod
-    def start(cls, endpoint: Endpoint, model: str) -> Stream:
+    def start(cls, endpoint: Endpoint, model: str, faults: frozenset[str] = frozenset()) -> Stream:
         """Fix the id and timestamp every chunk of a new response will carry."""
-        return cls(endpoint, model, endpoint.new_id(), int(time.time()))
+        return cls(endpoint, model, endpoint.new_id(), int(time.time()), faults)
 
     def role(self) -> str:
         """The chat stream's opening chunk, announcing the assistant role."""
@@ -89,7 +101,7 @@ class Stream:
 
     def usage(self, prompt_tokens: int, completion_tokens: int) -> str:
         """Sent only with ``stream_options.include_usage``; the gateway counts tokens from it."""
-        return self._event([], usage(prompt_tokens, completion_tokens))
+        return self._event([], usage(prompt_tokens, completion_tokens, self.faults))
 
     @staticmethod
     def done() -> str:

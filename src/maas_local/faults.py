@@ -1,0 +1,102 @@
+"""The fault catalogue: deliberate defects the embedded stack can be started with.
+
+The e2e suite is only worth trusting if it turns red when MaaS breaks a promise. Each fault
+here is a realistic regression in one component (a missing check, a wrong field, a step done
+in the wrong order) that breaks exactly one promise of the contract; `maas-local up --fault
+NAME` starts the stack with it so the suite's own tests can prove they catch it.
+
+The names are stable (scripts and CI pass them) and the order is the catalogue's reading order.
+Each component checks `"<name>" in config.faults` at the one decision the fault concerns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import MappingProxyType
+
+CATALOGUE = MappingProxyType(
+    {
+        "rate-limit-off": "the gateway never answers 429 for request limits",
+        "rate-limit-off-by-one": "the gateway admits limit + 1 requests before its first 429",
+        "rate-limit-per-tier": (
+            "request limits count per tier, not per user: one user uses up the whole tier's quota"
+        ),
+        "rbac-denials-count": (
+            "requests the gateway denies with 403 (RBAC) still count against the request limit"
+        ),
+        "rate-window-never-resets": (
+            "a request counter's window never expires: a limited user stays limited"
+        ),
+        "token-limit-off": "the gateway never answers 429 for token limits",
+        "token-limit-prompt-only": (
+            "token limits count usage.prompt_tokens instead of usage.total_tokens"
+        ),
+        "token-wrong-audience": (
+            "maas-api mints tokens for the audience <instance> instead of <instance>-sa"
+        ),
+        "token-expiration-ignored": (
+            "minted tokens live for the 4h default whatever expiration was requested"
+        ),
+        "token-wrong-tier-namespace": (
+            "tokens are minted in the lowest (free) tier's namespace whatever the caller's tier"
+        ),
+        "token-unpublished-key": (
+            "the API server signs tokens with a key its JWKS does not publish "
+            "(its TokenReview still accepts them)"
+        ),
+        "revocation-noop": "DELETE /v1/tokens answers 204 but earlier tokens keep working",
+        "revocation-kills-others": (
+            "DELETE /v1/tokens also revokes every other user's tokens in the caller's tier"
+        ),
+        "expiration-minimum-unchecked": (
+            "maas-api does not refuse an expiration below 10 minutes with 400"
+        ),
+        "expiration-days-accepted": (
+            'maas-api grants "1d" as 24h instead of refusing days with 400'
+        ),
+        "anonymous-model-access": (
+            "the gateway forwards model requests without a credential, with no identity"
+        ),
+        "signature-unverified": (
+            "the gateway trusts a token's claims without verifying its signature"
+        ),
+        "rbac-off": "the gateway applies no model RBAC: any tier reaches any model",
+        "models-without-url": "GET /v1/models entries have no url",
+        "models-not-ready": "GET /v1/models entries say ready: false for served models",
+        "models-empty": "GET /v1/models lists no model",
+        "tier-lookup-lowest": (
+            "the tier lookup picks the lowest-level tier holding the groups, not the highest"
+        ),
+        "usage-missing": "the model's non-streaming responses carry no usage",
+        "usage-inconsistent": (
+            "the model's usage.total_tokens is not prompt_tokens + completion_tokens"
+        ),
+        "stream-without-done": "the model's streams end without the final data: [DONE]",
+        "denied-requests-reach-model": (
+            "requests the gateway answers 429 still reach the model (its answer discarded)"
+        ),
+    }
+)
+"""Fault name -> the contract promise it breaks, in catalogue order."""
+
+
+class UnknownFault(ValueError):
+    """A fault name that is not in the catalogue; the message lists the known ones."""
+
+
+def validate(names: Iterable[str]) -> frozenset[str]:
+    """The names as a set, or UnknownFault naming the unknown ones and the whole catalogue."""
+    chosen = frozenset(names)
+    unknown = sorted(chosen - CATALOGUE.keys())
+    if unknown:
+        raise UnknownFault(
+            f"unknown fault{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"known faults: {', '.join(CATALOGUE)}"
+        )
+    return chosen
+
+
+def describe() -> list[str]:
+    """One line per fault, name first then what it breaks, names aligned in a column."""
+    width = max(map(len, CATALOGUE))
+    return [f"{name:<{width}}  {promise}" for name, promise in CATALOGUE.items()]
