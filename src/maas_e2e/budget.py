@@ -25,3 +25,17 @@ def words_to_cross(budget: Limit, requests: Limit | None) -> int | None:
         return None
     words = math.ceil(budget.amount / room)
     return words if words <= MAX_PROMPT_WORDS else None
+
+
+def prompt_tokens_to_cross_by_completions(
+    budget: Limit, used: int, used_prompt: int, requests: int
+) -> int | None:
+    """Prompt tokens per request so that `requests` more one-token completions cross the budget
+    counted on total_tokens, while their prompts alone would not: only counting the completion
+    tokens brings the 429. `used`/`used_prompt` are what earlier requests already spent."""
+    if requests < 1:
+        return None
+    prompt = (budget.amount - used_prompt - 1) // requests
+    if prompt < 1 or used + requests * (prompt + 1) < budget.amount:
+        return None
+    return prompt

@@ -13,7 +13,11 @@ import pytest
 from tests.fixtures.models import ModelRef
 
 from maas_e2e.api import MaasApi
-from maas_e2e.budget import requests_available, words_to_cross
+from maas_e2e.budget import (
+    prompt_tokens_to_cross_by_completions,
+    requests_available,
+    words_to_cross,
+)
 from maas_e2e.expected import Expected, Limit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.token_limits]
@@ -106,4 +110,45 @@ def test_higher_tiers_are_not_token_limited_at_the_lowest_tiers_volume(
     assert statuses == [200] * count, (
         f"{token_richer_tier} ({own}) at {used} tokens (past {lowest_tier}'s {lowest}): "
         f"got {statuses}"
+    )
+
+
+def chat_usage(api: MaasApi, model: ModelRef, token: str, words: int) -> tuple[int, dict]:
+    """One chat with a prompt of `words` words and a one-token completion: status and usage."""
+    messages = [{"role": "user", "content": " ".join(["token"] * words)}]
+    resp = api.chat(model.url, token, model=model.name, messages=messages, max_tokens=1)
+    return resp.status_code, resp.json().get("usage", {}) if resp.status_code == 200 else {}
+
+
+def test_completion_tokens_count_against_the_budget(
+    api: MaasApi, model: ModelRef, token_for, expected: Expected, token_crossable_tier: str
+) -> None:
+    """Prompts sized so their tokens alone stay under the budget and the one-token completions
+    cross it: a gateway counting only prompt_tokens would let the last request through."""
+    tier = token_crossable_tier
+    budget, requests = expected.token_limit(tier), expected.request_limit(tier)
+    token = token_for(tier)
+    calibration_words = 10
+    status, usage = chat_usage(api, model, token, calibration_words)
+    assert status == 200, f"calibration request: expected 200, got {status}"
+    overhead = usage["prompt_tokens"] - calibration_words
+    planned = requests_available(requests) - 2
+    prompt = prompt_tokens_to_cross_by_completions(
+        budget, usage["total_tokens"], usage["prompt_tokens"], planned
+    )
+    if prompt is None or prompt - overhead < 1:
+        pytest.skip(f"{tier} budget {budget} leaves no room to cross it by completions alone")
+    used, used_prompt = usage["total_tokens"], usage["prompt_tokens"]
+    for index in range(planned):
+        status, usage = chat_usage(api, model, token, prompt - overhead)
+        assert status == 200, f"request #{index + 2} at {used} of {budget}: got {status}"
+        assert usage["prompt_tokens"] == prompt, (
+            f"planned {prompt} prompt tokens, the model counted {usage['prompt_tokens']}: "
+            "its tokenizer is not one token per repeated word, the plan cannot hold"
+        )
+        used, used_prompt = used + usage["total_tokens"], used_prompt + usage["prompt_tokens"]
+    status, _ = chat_usage(api, model, token, 1)
+    assert status == 429, (
+        f"{tier} budget {budget}: {used} total tokens used ({used_prompt} of them prompt "
+        f"tokens), so the next request must be 429; got {status}"
     )
