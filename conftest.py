@@ -13,6 +13,8 @@ pytest_plugins = [
     "tests.fixtures.http",
     "tests.fixtures.identities",
     "tests.fixtures.models",
+    "tests.fixtures.leaks",
+    "tests.fixtures.areas",
 ]
 
 
