@@ -8,12 +8,14 @@ that names the option.
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 TARGETS = ("local", "cluster")
+DEFAULT_DEPLOY_TIMEOUT_S = 900.0
 DEFAULT_MANIFESTS = Path(__file__).resolve().parents[2] / "manifests" / "e2e"
 
 
@@ -54,6 +56,23 @@ OPTIONS = (
         "switch",
     ),
     Option("--maas-keep", "MAAS_KEEP", "leave the deployed stack in place after the run", "switch"),
+    Option(
+        "--maas-deploy-timeout",
+        "MAAS_DEPLOY_TIMEOUT",
+        f"seconds the cluster target may take to apply the stack and see it serving "
+        f"(default {DEFAULT_DEPLOY_TIMEOUT_S:.0f})",
+    ),
+    Option(
+        "--maas-ca-bundle",
+        "MAAS_CA_BUNDLE",
+        "PEM file of CAs that sign the gateway's TLS certificate (default: system CAs)",
+    ),
+    Option(
+        "--maas-insecure-skip-tls-verify",
+        "MAAS_INSECURE_SKIP_TLS_VERIFY",
+        "do not verify the gateway's TLS certificate (self-signed test clusters only)",
+        "switch",
+    ),
 )
 
 
@@ -67,6 +86,9 @@ class Settings:
     kubeconfig: str | None
     skip_deploy: bool
     keep: bool
+    deploy_timeout: float = DEFAULT_DEPLOY_TIMEOUT_S
+    ca_bundle: Path | None = None
+    insecure_skip_tls_verify: bool = False
 
     @classmethod
     def from_values(cls, values: dict[str, Any], environ: dict[str, str] | None = None) -> Settings:
@@ -90,7 +112,15 @@ class Settings:
             kubeconfig=get["--kubeconfig"],
             skip_deploy=bool(get["--maas-skip-deploy"]),
             keep=bool(get["--maas-keep"]),
+            deploy_timeout=_seconds(get["--maas-deploy-timeout"]),
+            ca_bundle=_ca_bundle(get["--maas-ca-bundle"]),
+            insecure_skip_tls_verify=bool(get["--maas-insecure-skip-tls-verify"]),
         )
+        if settings.ca_bundle and settings.insecure_skip_tls_verify:
+            raise SettingsError(
+                "--maas-ca-bundle (MAAS_CA_BUNDLE) and --maas-insecure-skip-tls-verify "
+                "(MAAS_INSECURE_SKIP_TLS_VERIFY) contradict each other: pick one"
+            )
         if settings.target == "cluster" and (settings.local_url or settings.local_faults):
             raise SettingsError(
                 "--maas-local-url and --maas-local-fault only apply to --maas-target local"
@@ -101,6 +131,15 @@ class Settings:
                 "--maas-local-url, which attaches to a stack already running"
             )
         return settings
+
+    def tls_verify(self) -> ssl.SSLContext | bool:
+        """What every HTTP client of the suite passes as `verify=`: verification stays on
+        unless the user opted out by name; a CA bundle replaces the system CAs."""
+        if self.insecure_skip_tls_verify:
+            return False
+        if self.ca_bundle is not None:
+            return ssl.create_default_context(cafile=str(self.ca_bundle))
+        return True
 
 
 def _dest(flag: str) -> str:
@@ -131,3 +170,33 @@ def _url(value: str | None, name: str) -> str | None:
     except ValueError:
         raise SettingsError(f"{name} has an invalid port: {value!r}") from None
     return value.rstrip("/")
+
+
+def _seconds(value: str | None) -> float:
+    if value is None:
+        return DEFAULT_DEPLOY_TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise SettingsError(
+            f"--maas-deploy-timeout (MAAS_DEPLOY_TIMEOUT) must be a positive number of seconds, "
+            f"got {value!r}"
+        )
+    return seconds
+
+
+def _ca_bundle(value: str | None) -> Path | None:
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise SettingsError(f"--maas-ca-bundle (MAAS_CA_BUNDLE): {path} is not a file")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError) as exc:
+        raise SettingsError(
+            f"--maas-ca-bundle (MAAS_CA_BUNDLE): {path} holds no usable PEM certificate: {exc}"
+        ) from None
+    return path

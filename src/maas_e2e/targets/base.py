@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+
+class TargetUnavailable(RuntimeError):
+    """The target cannot be started or reached; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,14 @@ class Target(Protocol):
 
     def issuer_url(self) -> str:
         """Base URL serving `/.well-known/openid-configuration` of the token issuer."""
+        ...
+
+    def fetch_issuer_keys(self) -> tuple[str, dict[str, Any]]:
+        """(issuer, JWKS) as the issuer publishes them through OIDC discovery.
+
+        A cluster's API server only answers discovery to authenticated callers, so each target
+        fetches them its own way; the claims checks only need the result.
+        """
         ...
 
     def served_request_ids(self) -> set[str] | None:

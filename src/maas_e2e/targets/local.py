@@ -21,15 +21,12 @@ from typing import Any
 import httpx
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-from maas_e2e.targets.base import Identity
+from maas_e2e.oidc import fetch_jwks
+from maas_e2e.targets.base import Identity, TargetUnavailable
 
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
 HTTP_TIMEOUT_S = 5.0
-
-
-class TargetUnavailable(RuntimeError):
-    """The target cannot be started or reached; the message says what to do."""
 
 
 @dataclass
@@ -113,6 +110,10 @@ class LocalTarget:
 
     def issuer_url(self) -> str:
         return self.apiserver_url
+
+    def fetch_issuer_keys(self) -> tuple[str, dict[str, Any]]:
+        with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
+            return fetch_jwks(client, self.apiserver_url)
 
     def served_request_ids(self) -> set[str] | None:
         ids: set[str] = set()

@@ -1,0 +1,214 @@
+"""The `cluster` target: a real Kubernetes/OpenShift cluster with Kuadrant, Gateway API and KServe.
+
+`bring_up` does what the seed does by hand (preflight, apply, audience patch, wait, find the
+gateway host); `ClusterTarget` then gives the tests what every target gives: the gateway URL,
+fresh identities per tier (ServiceAccount tokens from the overlay's per-tier namespaces, no human
+login), and the issuer's keys. Teardown is not the target's job: it belongs to the process that
+outlives every xdist worker (see `shared_run`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from maas_e2e.expected import IDENTITY_TIER_LABEL, Expected
+from maas_e2e.manifests import RenderedManifests
+from maas_e2e.oidc import DISCOVERY_PATH, OidcDiscoveryError
+from maas_e2e.targets import diagnostics
+from maas_e2e.targets.base import Identity, TargetUnavailable
+from maas_e2e.targets.deploy import PART_OF, RUN_LABEL, deploy
+from maas_e2e.targets.gateway import discover_gateway_url
+from maas_e2e.targets.kube import Kube, KubeError
+from maas_e2e.targets.preflight import preflight
+from maas_e2e.targets.readiness import GatewayProbe, Poller, Probe, StackWatch
+from maas_e2e.targets.shared_run import IdentityRecord, RunState
+
+JWKS_PATH = "/openid/v1/jwks"
+IDENTITY_TOKEN_DURATION = "1h"
+
+
+@dataclass(frozen=True)
+class BringUp:
+    """Everything `bring_up` needs besides the cluster connection."""
+
+    manifests: RenderedManifests
+    expected: Expected
+    gateway_url: str | None
+    skip_deploy: bool
+    timeout: float
+
+
+def bring_up(kube: Kube, plan: BringUp, state: RunState, *, poller: Poller, probe: Probe) -> None:
+    """Preflight, deploy (unless the stack is already there), wait, find and probe the gateway.
+
+    `state` is filled in as things happen, so a failure half-way still leaves teardown a record
+    of what was applied.
+    """
+    check_identity_namespaces(plan.expected)
+    deadline = poller.clock() + plan.timeout
+    state.instance = plan.expected.instance
+    try:
+        state.kuadrant_namespace = preflight(kube, plan.manifests).kuadrant_namespace
+        if not plan.skip_deploy:
+            deploy(kube, plan.manifests, state, poller=poller, deadline=deadline)
+        watch = StackWatch(kube, plan.manifests, need_address=plan.gateway_url is None)
+        poller.until_ready(watch.pending, deadline=deadline, stage="waiting for the stack")
+        url = plan.gateway_url or _gateway_url(kube, plan.manifests)
+        gateway = GatewayProbe(probe, url, plan.expected.models)
+        poller.until_ready(gateway.pending, deadline=deadline, stage="probing the gateway")
+    except KubeError as exc:
+        raise TargetUnavailable(f"talking to the cluster failed: {exc}") from None
+    state.gateway_url = url
+
+
+def check_identity_namespaces(expected: Expected) -> None:
+    """Every tier needs a namespace whose ServiceAccounts the tier mapping puts in that tier;
+    checked before anything touches the cluster."""
+    problems = []
+    for tier, namespace in expected.identity_namespaces.items():
+        groups = [f"system:serviceaccounts:{namespace}", "system:serviceaccounts"]
+        resolved = expected.tier_for_groups([*groups, "system:authenticated"])
+        if resolved != tier:
+            problems.append(
+                f"namespace {namespace} is labelled {IDENTITY_TIER_LABEL}={tier}, but the tier "
+                f"mapping puts its ServiceAccounts in tier {resolved!r}: add group "
+                f"system:serviceaccounts:{namespace} to tier {tier}"
+            )
+    if problems:
+        raise TargetUnavailable(
+            "the overlay's identity namespaces are wrong:\n  " + "\n  ".join(problems)
+        )
+
+
+def _gateway_url(kube: Kube, manifests: RenderedManifests) -> str:
+    gateways = manifests.of_kind("Gateway")
+    if len(gateways) != 1:
+        raise TargetUnavailable(
+            f"cannot tell the gateway's address: the manifests hold {len(gateways)} Gateways; "
+            "pass --maas-gateway-url"
+        )
+    url = discover_gateway_url(kube, gateways[0])
+    if url is None:
+        raise TargetUnavailable(
+            "the Gateway has no address and there is no Route gateway-route: "
+            "pass --maas-gateway-url"
+        )
+    return url
+
+
+@dataclass
+class ClusterTarget:
+    kube: Kube
+    gateway_url: str
+    expected: Expected
+    manifests: RenderedManifests
+    run_id: str
+    kuadrant_namespace: str
+    record_identity: Callable[[IdentityRecord], None]
+    name: str = "cluster"
+    _default: Identity | None = field(default=None, init=False, repr=False)
+
+    def new_identity(self, tier: str, group: str, hint: str) -> Identity:
+        """A new ServiceAccount in the tier's identity namespace and a TokenRequest token for
+        it (the API server's own audience, as `oc whoami -t` would be). `group` is what a human
+        user would need; a ServiceAccount's tier comes from its namespace instead."""
+        self.expected.tier(tier)
+        namespace = self.expected.identity_namespaces.get(tier)
+        if namespace is None:
+            return self.default_identity(tier)
+        record = IdentityRecord(namespace, _sa_name(hint), self.expected.tier_namespace(tier))
+        self.record_identity(record)
+        account = {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {
+                "name": record.name,
+                "namespace": namespace,
+                "labels": {PART_OF: "maas-e2e", RUN_LABEL: self.run_id},
+            },
+        }
+        try:
+            self.kube.run("create", "-f", "-", stdin=json.dumps(account))
+            token = self.kube.run(
+                "create", "token", record.name, "-n", namespace,
+                f"--duration={IDENTITY_TOKEN_DURATION}",
+            ).strip()  # fmt: skip
+        except KubeError as exc:
+            raise TargetUnavailable(
+                f"cannot make a {tier} identity in {namespace}: {exc}"
+            ) from None
+        return Identity(username=record.username, tier=tier, token=token)
+
+    def default_identity(self, tier: str) -> Identity:
+        """The kubeconfig's own user (its bearer token is what `oc whoami -t` prints), for an
+        overlay without an identity namespace for `tier`. Shared by every test that uses it,
+        so its rate-limit counters are too."""
+        if self._default is None:
+            try:
+                review = self.kube.json("auth", "whoami")
+                config = self.kube.json("config", "view", "--raw", "--minify")
+            except KubeError as exc:
+                raise TargetUnavailable(f"cannot read the kubeconfig's user: {exc}") from None
+            user = (review.get("status") or {}).get("userInfo") or {}
+            users = config.get("users") or [{}]
+            token = (users[0].get("user") or {}).get("token")
+            if not token:
+                raise TargetUnavailable(
+                    f"no identity namespace (label {IDENTITY_TIER_LABEL}) for tier {tier!r} and "
+                    "the kubeconfig's user has no bearer token (log in with `oc login` so that "
+                    "`oc whoami -t` prints one)"
+                )
+            resolved = self.expected.tier_for_groups(user.get("groups") or [])
+            self._default = Identity(
+                username=str(user.get("username")), tier=str(resolved), token=token
+            )
+        if self._default.tier != tier:
+            raise TargetUnavailable(
+                f"no identity namespace (label {IDENTITY_TIER_LABEL}) for tier {tier!r}, and the "
+                f"kubeconfig's user {self._default.username} is in tier {self._default.tier!r}"
+            )
+        return self._default
+
+    def issuer_url(self) -> str:
+        """The API server's URL (its discovery needs the kubeconfig's credentials: use
+        `fetch_issuer_keys`)."""
+        config = self.kube.json("config", "view", "--minify")
+        clusters = config.get("clusters") or [{}]
+        return str((clusters[0].get("cluster") or {}).get("server", ""))
+
+    def fetch_issuer_keys(self) -> tuple[str, dict[str, Any]]:
+        """OIDC discovery and the signing keys, read from the API server as kubectl does."""
+        try:
+            discovery = self.kube.raw(DISCOVERY_PATH)
+            jwks = self.kube.raw(JWKS_PATH)
+        except KubeError as exc:
+            raise OidcDiscoveryError(
+                f"cannot read the API server's OIDC discovery: {exc}"
+            ) from None
+        issuer = discovery.get("issuer")
+        if not isinstance(issuer, str) or not issuer:
+            raise OidcDiscoveryError(f"{DISCOVERY_PATH}: `issuer` is missing: {discovery!r:.300}")
+        keys = jwks.get("keys")
+        if not isinstance(keys, list) or not keys:
+            raise OidcDiscoveryError(f"{JWKS_PATH}: JWKS has no `keys`: {jwks!r:.300}")
+        return issuer, jwks
+
+    def served_request_ids(self) -> set[str] | None:
+        """Not known yet on a cluster (llm-d-inference-sim's /metrics could tell)."""
+        return None
+
+    def diagnostics(self) -> str:
+        return diagnostics.collect(self.kube, self.manifests, self.kuadrant_namespace)
+
+    def close(self) -> None:
+        """Nothing per worker: the run's owner tears the stack down once (see shared_run)."""
+
+
+def _sa_name(hint: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", hint.lower()).strip("-")[:40].strip("-")
+    return f"e2e-{cleaned or 'user'}-{uuid.uuid4().hex[:8]}"

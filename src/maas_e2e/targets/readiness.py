@@ -1,0 +1,315 @@
+"""Waiting until the deployed stack really serves: polling with a deadline, saying what is late.
+
+Each wait is a check that returns what is still pending (empty when done). The poller calls it
+until it is empty or the deadline passes, logs whenever the pending set changes, and on timeout
+raises one error listing every piece still pending with its last observed state and a hint.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import yaml
+from tenacity import Retrying, retry_if_result
+
+from maas_e2e.expected import Model
+from maas_e2e.manifests import RenderedManifests, object_ref
+from maas_e2e.targets.base import TargetUnavailable
+from maas_e2e.targets.kube import Kube, KubeError, items
+from maas_e2e.targets.status import condition, describe_condition, is_true
+
+LOG = logging.getLogger("maas_e2e.cluster")
+
+POLICY_KINDS = ("AuthPolicy", "RateLimitPolicy", "TokenRateLimitPolicy", "TelemetryPolicy")
+WATCHED_KINDS = ("GatewayClass", "Deployment", "Gateway", "HTTPRoute", *POLICY_KINDS)
+MODEL_KIND = "LLMInferenceService"
+# Authorino's answer to a request without credentials: proof that the route and its policy work.
+PROBE_STATUS = 401
+PROBE_TIMEOUT_S = 10.0
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+Probe = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Something not ready yet: what it is, what it looks like now, and where to look."""
+
+    what: str
+    state: str
+    hint: str = ""
+
+    def render(self) -> str:
+        line = f"  - {self.what}: {self.state}"
+        return f"{line}\n    -> {self.hint}" if self.hint else line
+
+
+class NotReady(TargetUnavailable):
+    """A wait ran out of time; the message lists everything still pending."""
+
+    def __init__(self, stage: str, waited: float, pending: Sequence[Pending]) -> None:
+        self.pending = tuple(pending)
+        super().__init__(
+            f"{stage}: still waiting after {waited:.0f}s for:\n"
+            + "\n".join(p.render() for p in self.pending)
+        )
+
+
+@dataclass
+class Poller:
+    """Calls a check until it reports nothing pending or the deadline passes.
+
+    `clock` and `sleep` are injectable so unit tests run waits on a fake clock.
+    """
+
+    clock: Clock = time.monotonic
+    sleep: Sleep | None = None
+    interval: float = 5.0
+
+    def until_ready(
+        self, check: Callable[[], list[Pending]], *, deadline: float, stage: str
+    ) -> None:
+        started = self.clock()
+        last: list[Pending] = []
+
+        def attempt() -> list[Pending]:
+            nonlocal last
+            pending = check()
+            if [p.what + p.state for p in pending] != [p.what + p.state for p in last]:
+                if pending:
+                    waiting = "; ".join(f"{p.what} ({p.state})" for p in pending)
+                    LOG.info("%s: waiting for %s", stage, waiting)
+                else:
+                    LOG.info("%s: done", stage)
+            last = pending
+            return pending
+
+        options: dict[str, Any] = {}
+        if self.sleep is not None:
+            options["sleep"] = self.sleep
+        retrying = Retrying(
+            stop=lambda _state: self.clock() >= deadline,
+            wait=lambda _state: max(0.0, min(self.interval, deadline - self.clock())),
+            retry=retry_if_result(bool),
+            retry_error_callback=lambda state: state.outcome.result(),
+            **options,
+        )
+        pending = retrying(attempt)
+        if pending:
+            raise NotReady(stage, self.clock() - started, pending)
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str, str | None, str]:
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    meta = obj.get("metadata") or {}
+    return group, str(obj.get("kind")), meta.get("namespace"), str(meta.get("name"))
+
+
+def refs_yaml(documents: Iterable[dict[str, Any]]) -> str:
+    """Just enough of each object for `kubectl get -f -` to find it."""
+    refs = [
+        {"apiVersion": d["apiVersion"], "kind": d["kind"], "metadata": _meta(d)} for d in documents
+    ]
+    return yaml.safe_dump_all(refs, sort_keys=False)
+
+
+def _meta(doc: dict[str, Any]) -> dict[str, str]:
+    meta = {"name": doc["metadata"]["name"]}
+    if doc["metadata"].get("namespace"):
+        meta["namespace"] = doc["metadata"]["namespace"]
+    return meta
+
+
+def fetch(kube: Kube, documents: Sequence[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """The live objects for these manifests, in one call, keyed by (group, kind, ns, name)."""
+    if not documents:
+        return {}
+    found = items(kube.json("get", "-f", "-", "--ignore-not-found", stdin=refs_yaml(documents)))
+    return {_key(obj): obj for obj in found}
+
+
+class StackWatch:
+    """What `kubectl get` says about every object whose readiness the suite depends on."""
+
+    def __init__(self, kube: Kube, manifests: RenderedManifests, *, need_address: bool) -> None:
+        self.kube = kube
+        self.need_address = need_address
+        self.watched = [
+            d for d in manifests.documents if d.get("kind") in (*WATCHED_KINDS, MODEL_KIND)
+        ]
+
+    def pending(self) -> list[Pending]:
+        try:
+            live = fetch(self.kube, self.watched)
+        except KubeError as exc:
+            return [Pending("the cluster's API server", f"cannot read status: {exc}")]
+        found: list[Pending] = []
+        for doc in self.watched:
+            obj = live.get(_key(doc))
+            if obj is None:
+                found.append(Pending(object_ref(doc), "not found", "was it applied? see above"))
+                continue
+            found.extend(_judge(obj, self.need_address))
+        return found
+
+
+def _judge(obj: dict[str, Any], need_address: bool) -> list[Pending]:
+    kind = obj.get("kind")
+    if kind == "Deployment":
+        return _conditions(obj, ("Available",), _deployment_hint(obj))
+    if kind == "GatewayClass":
+        return _conditions(obj, ("Accepted",), "its gateway controller must accept it")
+    if kind == "Gateway":
+        return _gateway(obj, need_address)
+    if kind == "HTTPRoute":
+        return _route(obj)
+    if kind in POLICY_KINDS:
+        return _conditions(
+            obj,
+            ("Accepted", "Enforced"),
+            'Kuadrant must see the gateway controller: seed step "Patch Kuadrant deployment" '
+            "(ISTIO_GATEWAY_CONTROLLER_NAMES=openshift.io/gateway-controller/v1)",
+        )
+    return _model(obj)
+
+
+def _conditions(obj: dict[str, Any], wanted: Sequence[str], hint: str) -> list[Pending]:
+    for kind in wanted:
+        if not is_true(obj, kind):
+            state = f"{kind}={describe_condition(condition(obj, kind))}"
+            return [Pending(object_ref(obj), state, hint)]
+    return []
+
+
+def _deployment_hint(obj: dict[str, Any]) -> str:
+    meta = obj["metadata"]
+    return (
+        f"kubectl -n {meta.get('namespace')} describe deployment {meta['name']} "
+        "(image pull, probes, RBAC)"
+    )
+
+
+def _gateway(obj: dict[str, Any], need_address: bool) -> list[Pending]:
+    hint = (
+        f"the controller of GatewayClass {obj.get('spec', {}).get('gatewayClassName')} must "
+        'program it (seed step "Enabling GW API")'
+    )
+    pending = _conditions(obj, ("Programmed",), hint)
+    if pending or not need_address:
+        return pending
+    if not gateway_addresses(obj):
+        return [
+            Pending(
+                object_ref(obj),
+                "Programmed but status.addresses is empty",
+                "it needs an external address (LoadBalancer), or pass --maas-gateway-url "
+                "(e.g. to a `kubectl port-forward` of the gateway's Service)",
+            )
+        ]
+    return []
+
+
+def gateway_addresses(obj: dict[str, Any]) -> list[str]:
+    return [
+        a["value"]
+        for a in (obj.get("status") or {}).get("addresses") or []
+        if isinstance(a, dict) and a.get("value")
+    ]
+
+
+def _route(obj: dict[str, Any]) -> list[Pending]:
+    route_ns = obj["metadata"].get("namespace")
+    statuses = (obj.get("status") or {}).get("parents") or []
+    for parent in obj.get("spec", {}).get("parentRefs") or []:
+        name, ns = parent.get("name"), parent.get("namespace", route_ns)
+        entry = next(
+            (
+                s
+                for s in statuses
+                if (s.get("parentRef") or {}).get("name") == name
+                and (s.get("parentRef") or {}).get("namespace", route_ns) == ns
+            ),
+            None,
+        )
+        hint = f"Gateway {ns}/{name} must allow routes from namespace {route_ns}"
+        if entry is None:
+            return [Pending(object_ref(obj), f"not attached to Gateway {ns}/{name} yet", hint)]
+        # A route's conditions are per parent: status.parents[].conditions.
+        as_object = {"status": {"conditions": entry.get("conditions")}}
+        if not is_true(as_object, "Accepted"):
+            accepted = describe_condition(condition(as_object, "Accepted"))
+            state = f"Accepted={accepted} by {ns}/{name}"
+            return [Pending(object_ref(obj), state, hint)]
+    return []
+
+
+def model_url(obj: dict[str, Any]) -> str | None:
+    """`status.url`, else the first `status.addresses[].url`: what maas-api lists."""
+    status = obj.get("status") or {}
+    if status.get("url"):
+        return str(status["url"])
+    for address in status.get("addresses") or []:
+        if isinstance(address, dict) and address.get("url"):
+            return str(address["url"])
+    return None
+
+
+def _model(obj: dict[str, Any]) -> list[Pending]:
+    meta = obj["metadata"]
+    hint = (
+        f"kubectl -n {meta.get('namespace')} get pods -l app.kubernetes.io/name={meta['name']} "
+        "and the KServe controller's logs"
+    )
+    pending = _conditions(obj, ("Ready",), hint)
+    if pending:
+        return pending
+    if model_url(obj) is None:
+        return [Pending(object_ref(obj), "Ready but has no status.url yet", hint)]
+    return []
+
+
+class GatewayProbe:
+    """Requests without credentials through the gateway, to maas-api's route and to each
+    model: Authorino's 401 proves routing, the AuthPolicies and the data plane all work."""
+
+    def __init__(self, probe: Probe, gateway_url: str, models: Iterable[Model]) -> None:
+        self.probe = probe
+        self.urls = [f"{gateway_url}/v1/models"] + [
+            f"{gateway_url}{m.path}/v1/models" for m in models
+        ]
+
+    def pending(self) -> list[Pending]:
+        found = []
+        for url in self.urls:
+            try:
+                status = self.probe(url)
+            except (httpx.HTTPError, OSError) as exc:
+                found.append(Pending(f"GET {url}", f"no answer: {exc}", _PROBE_HINT))
+                continue
+            if status != PROBE_STATUS:
+                state = f"answered {status}, want {PROBE_STATUS} from Authorino (no credentials)"
+                found.append(Pending(f"GET {url}", state, _PROBE_HINT))
+        return found
+
+
+_PROBE_HINT = (
+    "the gateway must route it and Authorino must guard it; if this address is not reachable "
+    "from here, pass --maas-gateway-url"
+)
+
+
+def http_probe(verify: ssl.SSLContext | bool) -> Probe:
+    """A probe over real HTTP with the suite's TLS settings."""
+
+    def probe(url: str) -> int:
+        with httpx.Client(verify=verify, timeout=PROBE_TIMEOUT_S) as client:
+            return client.get(url).status_code
+
+    return probe

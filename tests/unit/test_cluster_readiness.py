@@ -1,0 +1,276 @@
+"""Waiting for the stack: what counts as ready, what a timeout says, how the gateway is found."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from kubefake import (
+    FakeClock,
+    FakeKubectl,
+    cond,
+    e2e_expected,
+    e2e_manifests,
+    fake_poller,
+    kube,
+    live_from_stdin,
+    ready,
+    with_status,
+)
+
+from maas_e2e.targets.gateway import discover_gateway_url
+from maas_e2e.targets.readiness import GatewayProbe, NotReady, Pending, StackWatch
+
+
+def test_poller_returns_once_nothing_is_pending() -> None:
+    clock = FakeClock()
+    answers = iter([[Pending("a", "not yet")], [Pending("a", "still not")], []])
+    fake_poller(clock).until_ready(lambda: next(answers), deadline=60, stage="stage")
+    assert clock.sleeps == [5.0, 5.0], f"expected two 5s waits, got {clock.sleeps}"
+
+
+def test_poller_timeout_lists_everything_still_pending_with_state_and_hint() -> None:
+    clock = FakeClock()
+    pending = [Pending("Gateway a/b", "Programmed=False", "hint one"), Pending("X y", "nope")]
+    with pytest.raises(NotReady) as raised:
+        fake_poller(clock).until_ready(lambda: pending, deadline=30, stage="waiting for the stack")
+    message = str(raised.value)
+    assert message.startswith("waiting for the stack: still waiting after 30s for:"), message
+    assert "  - Gateway a/b: Programmed=False\n    -> hint one" in message, message
+    assert "  - X y: nope" in message, message
+
+
+def test_poller_never_waits_past_its_deadline() -> None:
+    clock = FakeClock()
+    with pytest.raises(NotReady):
+        fake_poller(clock, interval=7).until_ready(
+            lambda: [Pending("a", "b")], deadline=30, stage="s"
+        )
+    assert clock.now == 30, f"expected to stop at the deadline (30), stopped at {clock.now}"
+
+
+def _watch(transform: Callable[[dict[str, Any]], dict[str, Any] | None], **kw: bool) -> list:
+    fake = FakeKubectl().on("get", "-f", "-", "--ignore-not-found", json=live_from_stdin(transform))
+    need_address = kw.get("need_address", True)
+    return StackWatch(kube(fake), e2e_manifests(), need_address=need_address).pending()
+
+
+def _except(kind: str, name: str, live: dict[str, Any]) -> Callable[[dict], dict | None]:
+    def transform(doc: dict[str, Any]) -> dict[str, Any] | None:
+        if doc["kind"] == kind and doc["metadata"]["name"] == name:
+            return live
+        return ready(doc)
+
+    return transform
+
+
+def _doc(kind: str, name: str) -> dict[str, Any]:
+    found = [d for d in e2e_manifests().of_kind(kind) if d["metadata"]["name"] == name]
+    return found[0]
+
+
+def test_a_ready_stack_has_nothing_pending() -> None:
+    assert _watch(ready) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "status", "expected_state"),
+    [
+        (
+            "Deployment",
+            "maas-api",
+            {"conditions": [cond("Available", "False", "MinimumReplicasUnavailable", "0/1")]},
+            "Available=False (MinimumReplicasUnavailable: 0/1)",
+        ),
+        (
+            "Gateway",
+            "maas-default-gateway",
+            {"conditions": [cond("Programmed", "False", "Pending")]},
+            "Programmed=False (Pending)",
+        ),
+        (
+            "Gateway",
+            "maas-default-gateway",
+            {"conditions": [cond("Programmed")]},
+            "Programmed but status.addresses is empty",
+        ),
+        (
+            "HTTPRoute",
+            "maas-api-route",
+            {},
+            "not attached to Gateway openshift-ingress/maas-default-gateway yet",
+        ),
+        (
+            "AuthPolicy",
+            "gateway-auth-policy",
+            {"conditions": [cond("Accepted")]},
+            "Enforced=not reported yet",
+        ),
+        (
+            "RateLimitPolicy",
+            "gateway-rate-limits",
+            {"conditions": [cond("Accepted", "False", "TargetNotFound")]},
+            "Accepted=False (TargetNotFound)",
+        ),
+        (
+            "TokenRateLimitPolicy",
+            "gateway-token-rate-limits",
+            {"conditions": [cond("Accepted"), cond("Enforced", "False", "Unknown")]},
+            "Enforced=False (Unknown)",
+        ),
+        ("TelemetryPolicy", "user-group", {}, "Accepted=not reported yet"),
+        (
+            "LLMInferenceService",
+            "premium-simulated",
+            {"conditions": [cond("Ready", "False", "MinimumReplicasUnavailable")]},
+            "Ready=False (MinimumReplicasUnavailable)",
+        ),
+        (
+            "LLMInferenceService",
+            "premium-simulated",
+            {"conditions": [cond("Ready")]},
+            "Ready but has no status.url yet",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) and " " not in v else None,
+)
+def test_unready_object_is_pending_with_its_condition(
+    kind: str, name: str, status: dict, expected_state: str
+) -> None:
+    pending = _watch(_except(kind, name, with_status(_doc(kind, name), **status)))
+    assert [(p.what.split(" ")[0], p.state) for p in pending] == [(kind, expected_state)], pending
+
+
+def test_route_refused_by_its_gateway_is_pending() -> None:
+    doc = _doc("HTTPRoute", "maas-api-route")
+    parent = {
+        "parentRef": doc["spec"]["parentRefs"][0],
+        "conditions": [cond("Accepted", "False", "NotAllowedByListeners")],
+    }
+    pending = _watch(_except("HTTPRoute", "maas-api-route", with_status(doc, parents=[parent])))
+    assert [p.state for p in pending] == [
+        "Accepted=False (NotAllowedByListeners) by openshift-ingress/maas-default-gateway"
+    ], pending
+
+
+def test_gateway_without_address_is_fine_when_the_url_is_given() -> None:
+    doc = _doc("Gateway", "maas-default-gateway")
+    programmed = with_status(doc, conditions=[cond("Programmed")])
+    assert _watch(_except("Gateway", "maas-default-gateway", programmed), need_address=False) == []
+
+
+def test_object_not_found_is_pending() -> None:
+    pending = _watch(lambda d: None if d["kind"] == "Deployment" else ready(d))
+    assert [(p.what, p.state) for p in pending] == [("Deployment maas-api/maas-api", "not found")]
+
+
+def test_unreadable_status_is_pending_not_fatal() -> None:
+    fake = FakeKubectl().fail("get", "-f", "-", stderr="etcdserver: request timed out")
+    pending = StackWatch(kube(fake), e2e_manifests(), need_address=True).pending()
+    assert len(pending) == 1, pending
+    assert "etcdserver: request timed out" in pending[0].state, pending
+
+
+def test_status_is_read_in_one_call_for_all_objects() -> None:
+    fake = FakeKubectl().on("get", "-f", "-", json=live_from_stdin())
+    StackWatch(kube(fake), e2e_manifests(), need_address=True).pending()
+    assert len(fake.calls) == 1, fake.transcript()
+    stdin = fake.calls[0].stdin or ""
+    for kind in ("Deployment", "Gateway", "HTTPRoute", "AuthPolicy", "LLMInferenceService"):
+        assert f"kind: {kind}" in stdin, f"{kind} missing from the status query:\n{stdin}"
+
+
+def _probe(answers: dict[str, int | Exception]) -> Callable[[str], int]:
+    def probe(url: str) -> int:
+        answer = answers.get(url, 401)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return probe
+
+
+def test_gateway_probe_passes_when_authorino_answers_every_route() -> None:
+    probe = GatewayProbe(_probe({}), "http://gw", e2e_expected().models)
+    assert probe.pending() == []
+    assert probe.urls == [
+        "http://gw/v1/models",
+        "http://gw/llm/facebook-opt-125m-simulated/v1/models",
+        "http://gw/llm/premium-simulated/v1/models",
+    ], probe.urls
+
+
+@pytest.mark.parametrize(
+    ("answer", "state"),
+    [
+        (404, "answered 404, want 401 from Authorino (no credentials)"),
+        (httpx.ConnectError("refused"), "no answer: refused"),
+    ],
+    ids=["route-missing", "unreachable"],
+)
+def test_gateway_probe_reports_routes_that_do_not_answer_401(answer: object, state: str) -> None:
+    url = "http://gw/llm/premium-simulated/v1/models"
+    pending = GatewayProbe(_probe({url: answer}), "http://gw", e2e_expected().models).pending()
+    assert [(p.what, p.state) for p in pending] == [(f"GET {url}", state)], pending
+
+
+GATEWAY = _doc("Gateway", "maas-default-gateway")
+NO_ROUTE = 'error: the server doesn\'t have a resource type "routes"'
+
+
+def _gateway_fake(route: dict | None, gateway: dict | None) -> FakeKubectl:
+    fake = FakeKubectl()
+    if route is None:
+        fake.fail("get", "routes.route.openshift.io", stderr=NO_ROUTE)
+    else:
+        fake.on("get", "routes.route.openshift.io", "gateway-route", json=route)
+    if gateway is None:
+        fake.fail("get", "gateways.gateway.networking.k8s.io", stderr="not found")
+    else:
+        fake.on("get", "gateways.gateway.networking.k8s.io", json=gateway)
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("route", "expected"),
+    [
+        (
+            {"spec": {"host": "maas.apps.example.com", "tls": {"termination": "edge"}}},
+            "https://maas.apps.example.com",
+        ),
+        ({"spec": {"host": "maas.apps.example.com"}}, "http://maas.apps.example.com"),
+    ],
+    ids=["tls", "plain"],
+)
+def test_gateway_url_comes_from_the_openshift_route_first(route: dict, expected: str) -> None:
+    fake = _gateway_fake(route, ready(GATEWAY, "10.1.2.3"))
+    assert discover_gateway_url(kube(fake), GATEWAY) == expected
+    assert fake.calls[0].has("-n", "openshift-ingress"), fake.transcript()
+
+
+@pytest.mark.parametrize(
+    ("address", "listener", "expected"),
+    [
+        ("10.1.2.3", {"name": "http", "port": 80, "protocol": "HTTP"}, "http://10.1.2.3"),
+        (
+            "gw.example.com",
+            {"name": "https", "port": 443, "protocol": "HTTPS"},
+            "https://gw.example.com",
+        ),
+        ("10.1.2.3", {"name": "http", "port": 8080, "protocol": "HTTP"}, "http://10.1.2.3:8080"),
+        ("fd00::1", {"name": "http", "port": 80, "protocol": "HTTP"}, "http://[fd00::1]"),
+    ],
+)
+def test_gateway_url_falls_back_to_the_gateway_address(
+    address: str, listener: dict, expected: str
+) -> None:
+    live = ready({**GATEWAY, "spec": {**GATEWAY["spec"], "listeners": [listener]}}, address)
+    fake = _gateway_fake(None, live)
+    assert discover_gateway_url(kube(fake), GATEWAY) == expected
+
+
+def test_gateway_url_is_unknown_without_route_or_address() -> None:
+    fake = _gateway_fake(None, with_status(GATEWAY, conditions=[cond("Programmed")]))
+    assert discover_gateway_url(kube(fake), GATEWAY) is None
