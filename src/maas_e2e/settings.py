@@ -73,6 +73,12 @@ OPTIONS = (
         "do not verify the gateway's TLS certificate (self-signed test clusters only)",
         "switch",
     ),
+    Option(
+        "--maas-slow",
+        "MAAS_SLOW",
+        "also run the slow tests, which wait out a rate-limit window or a token's expiry",
+        "switch",
+    ),
 )
 
 
@@ -89,6 +95,7 @@ class Settings:
     deploy_timeout: float = DEFAULT_DEPLOY_TIMEOUT_S
     ca_bundle: Path | None = None
     insecure_skip_tls_verify: bool = False
+    slow: bool = False
 
     @classmethod
     def from_values(cls, values: dict[str, Any], environ: dict[str, str] | None = None) -> Settings:
@@ -115,6 +122,7 @@ class Settings:
             deploy_timeout=_seconds(get["--maas-deploy-timeout"]),
             ca_bundle=_ca_bundle(get["--maas-ca-bundle"]),
             insecure_skip_tls_verify=bool(get["--maas-insecure-skip-tls-verify"]),
+            slow=bool(get["--maas-slow"]),
         )
         if settings.ca_bundle and settings.insecure_skip_tls_verify:
             raise SettingsError(
