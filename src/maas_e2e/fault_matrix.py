@@ -148,9 +148,11 @@ def table(runs: list[Run]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for run in runs:
-        names = sorted({n.rsplit("::", 1)[-1].split("[")[0] for n, _ in run.failed})
-        shown = ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
         area = FAULT_AREAS.get(run.fault, "-")
+        # The tests of the fault's own area first: they are the ones that must catch it.
+        by_name = {n.rsplit("::", 1)[-1].split("[")[0]: a for n, a in run.failed}
+        names = sorted(by_name, key=lambda n: (by_name[n] != area, n))
+        shown = ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
         count = f"{len(run.failed)}: {shown}" if run.failed else f"none ({run.passed} passed)"
         rows.append(f"| {run.fault} | {verdict(run)} | {area} | {count} |")
     return "\n".join(rows)
