@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fixtures.models",
     "tests.fixtures.leaks",
     "tests.fixtures.areas",
+    "tests.fixtures.reporting",
 ]
 
 

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import allure
 import httpx
 
 from maas_e2e.recording import REQUEST_ID_HEADER
@@ -106,19 +107,21 @@ def send_burst(
     """
     if max_requests < 1:
         raise ValueError(f"max_requests must be at least 1, got {max_requests}")
+    stop = f"stopping at the first {stop_at_status}" if stop_at_status else "without stopping"
     started = time.perf_counter()
     entries: list[BurstEntry] = []
-    for index in range(max_requests):
-        response = send()
-        entries.append(
-            BurstEntry(
-                index=index,
-                at=time.perf_counter() - started,
-                status=response.status_code,
-                request_id=_request_id(response),
-                response=response,
+    with allure.step(f"send a burst of up to {max_requests} requests, one at a time, {stop}"):
+        for index in range(max_requests):
+            response = send()
+            entries.append(
+                BurstEntry(
+                    index=index,
+                    at=time.perf_counter() - started,
+                    status=response.status_code,
+                    request_id=_request_id(response),
+                    response=response,
+                )
             )
-        )
-        if response.status_code == stop_at_status:
-            break
+            if response.status_code == stop_at_status:
+                break
     return Burst(entries=tuple(entries), max_requests=max_requests, stop_at_status=stop_at_status)

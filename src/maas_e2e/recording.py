@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -102,10 +102,11 @@ class _Capture:
 
 
 class _RecordingStream(httpx.SyncByteStream):
-    def __init__(self, inner: httpx.SyncByteStream, exchange: Exchange, max_bytes: int) -> None:
+    def __init__(self, inner: httpx.SyncByteStream, exchange: Exchange, recorder: Recorder) -> None:
         self._inner = inner
         self._exchange = exchange
-        self._capture = _Capture(max_bytes)
+        self._recorder = recorder
+        self._capture = _Capture(recorder.max_body_bytes)
         self._started = time.perf_counter()
         self._encoding = next(
             (v for k, v in exchange.response_headers if k.lower() == "content-encoding"), None
@@ -133,6 +134,7 @@ class _RecordingStream(httpx.SyncByteStream):
         finally:
             if self._exchange.elapsed is None:
                 self._exchange.elapsed = time.perf_counter() - self._started
+                self._recorder.finished(self._exchange)
 
 
 class RecordingTransport(httpx.BaseTransport):
@@ -163,6 +165,7 @@ class RecordingTransport(httpx.BaseTransport):
         except Exception as exc:
             exchange.elapsed = time.perf_counter() - started
             exchange.error = f"no response: {exc!r}"
+            self._recorder.finished(exchange)
             raise
         exchange.status = response.status_code
         exchange.reason = response.reason_phrase
@@ -175,7 +178,7 @@ class RecordingTransport(httpx.BaseTransport):
         return httpx.Response(
             status_code=response.status_code,
             headers=response.headers,
-            stream=_RecordingStream(response.stream, exchange, self._recorder.max_body_bytes),
+            stream=_RecordingStream(response.stream, exchange, self._recorder),
             extensions=response.extensions,
             request=request,
         )
@@ -185,16 +188,31 @@ class RecordingTransport(httpx.BaseTransport):
 
 
 class Recorder:
-    """Collects the exchanges of every client it makes (thread-safe)."""
+    """Collects the exchanges of every client it makes (thread-safe).
 
-    def __init__(self, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    `on_exchange` is called once per exchange when it is complete (its response body closed,
+    or the request failed), e.g. to attach it to the report step that made it.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        on_exchange: Callable[[Exchange], None] | None = None,
+    ) -> None:
         self.max_body_bytes = max_body_bytes
+        self.on_exchange = on_exchange
         self._exchanges: list[Exchange] = []
         self._lock = threading.Lock()
 
     def add(self, exchange: Exchange) -> None:
         with self._lock:
             self._exchanges.append(exchange)
+
+    def finished(self, exchange: Exchange) -> None:
+        """Called by the transport once `exchange` is complete."""
+        if self.on_exchange is not None:
+            self.on_exchange(exchange)
 
     @property
     def exchanges(self) -> list[Exchange]:

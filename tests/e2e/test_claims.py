@@ -12,6 +12,7 @@ from maas_e2e.claims import ClaimsChecker, ClaimsMismatch, Mismatch
 from maas_e2e.durations import expected_grant_seconds
 from maas_e2e.expected import Expected
 from maas_e2e.oidc import fetch_jwks
+from maas_e2e.reporting.attach import attach_jwt
 from maas_e2e.targets.base import Identity, Target
 
 pytestmark = [pytest.mark.e2e, pytest.mark.claims]
@@ -31,7 +32,9 @@ def minted(new_identity: NewIdentity, issue_token: IssueToken) -> Callable[..., 
         identity = new_identity(tier)
         grant = expected_grant_seconds(expiration)
         assert grant is not None
-        return identity, issue_token(identity, expiration), grant
+        token = issue_token(identity, expiration)
+        attach_jwt(token, f"MaaS token of a {tier} user (expiration {expiration!r}): claims")
+        return identity, token, grant
 
     return mint
 
@@ -97,6 +100,9 @@ def test_jti_is_unique_across_tokens(
     checker: ClaimsChecker, new_identity: NewIdentity, issue_token: IssueToken, lowest_tier: str
 ) -> None:
     identity = new_identity(lowest_tier)
-    jtis = [checker.verify_signature(issue_token(identity)).get("jti") for _ in range(3)]
+    tokens = [issue_token(identity) for _ in range(3)]
+    for number, token in enumerate(tokens, 1):
+        attach_jwt(token, f"MaaS token {number} of 3: claims")
+    jtis = [checker.verify_signature(token).get("jti") for token in tokens]
     assert all(jtis), f"a token without jti: {jtis}"
     assert len(set(jtis)) == len(jtis), f"jti repeated across tokens: {jtis}"

@@ -13,6 +13,7 @@ from tests.fixtures.models import ModelRef
 from maas_e2e.api import MaasApi
 from maas_e2e.burst import Burst, send_burst
 from maas_e2e.expected import Expected
+from maas_e2e.reporting.attach import attach_burst
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rate_limits]
 
@@ -46,6 +47,7 @@ def test_each_tier_gets_429_exactly_after_its_limit(
 ) -> None:
     limit = expected.request_limit(rate_limited_tier)
     run = burst(api, model, token_for(rate_limited_tier), limit.amount + 1)
+    attach_burst(run, limit, title=f"{rate_limited_tier} burst")
     run.assert_all(status=200, upto=limit.amount)
     assert run.first_index_of(429) == limit.amount, (
         f"{rate_limited_tier} ({limit}): expected the first 429 at request #{limit.amount + 1}, "
@@ -61,6 +63,7 @@ def test_the_429_says_too_many_requests(
     if limit is None:
         pytest.skip(f"the {lowest_tier} tier has no request limit in the manifests")
     run = burst(api, model, token_for(lowest_tier), limit.amount + 1)
+    attach_burst(run, limit, title=f"{lowest_tier} burst")
     denied = run.responses[-1]
     assert denied.status_code == 429, f"no 429 after {limit}:\n{run.timeline()}"
     assert denied.text == "Too Many Requests\n", f"429 body: {denied.text!r}"
@@ -74,8 +77,10 @@ def test_every_request_after_the_limit_in_the_window_is_429(
         pytest.skip(f"the {lowest_tier} tier has no request limit in the manifests")
     token = token_for(lowest_tier)
     first = burst(api, model, token, limit.amount + 1)
+    attach_burst(first, limit, title=f"{lowest_tier} burst")
     assert first.first_index_of(429) is not None, f"no 429 after {limit}:\n{first.timeline()}"
     later = burst(api, model, token, AFTER_LIMIT, stop=False)
+    attach_burst(later, limit, admitted=0, title=f"{lowest_tier} later in the same window")
     later.assert_all(status=429)
 
 
@@ -84,6 +89,7 @@ def test_16_requests_see_429_only_below_a_limit_of_16(
 ) -> None:
     limit = expected.request_limit(rate_limited_tier)
     run = burst(api, model, token_for(rate_limited_tier), SEED_BURST)
+    attach_burst(run, limit, title=f"{rate_limited_tier}: the seed's {SEED_BURST} requests")
     if limit.amount < SEED_BURST:
         assert run.first_index_of(429) is not None, (
             f"{rate_limited_tier} ({limit}): no 429 within {SEED_BURST} requests\n{run.timeline()}"
@@ -99,8 +105,10 @@ def test_a_second_user_of_the_tier_is_unaffected(
     if limit is None:
         pytest.skip(f"the {lowest_tier} tier has no request limit in the manifests")
     exhausted = burst(api, model, token_for(lowest_tier), limit.amount + 1)
+    attach_burst(exhausted, limit, title=f"first {lowest_tier} user")
     assert exhausted.first_index_of(429) is not None, f"no 429:\n{exhausted.timeline()}"
     other = burst(api, model, token_for(lowest_tier), 1)
+    attach_burst(other, limit, title=f"second {lowest_tier} user")
     other.assert_all(status=200)
 
 
@@ -123,6 +131,7 @@ def test_requests_denied_by_rbac_do_not_use_the_quota(
     denied = burst(api, restricted_model, token, limit.amount, stop=False)
     denied.assert_all(status=403)
     run = burst(api, model, token, limit.amount + 1)
+    attach_burst(run, limit, title=f"{tier} after {limit.amount} RBAC-denied requests")
     run.assert_all(status=200, upto=limit.amount)
     assert run.first_index_of(429) == limit.amount, (
         f"after {limit.amount} RBAC-denied requests, {tier} ({limit}) should still get "

@@ -7,6 +7,7 @@ from tests.fixtures.identities import NewIdentity
 
 from maas_e2e.api import MaasApi
 from maas_e2e.expected import Expected
+from maas_e2e.reporting.attach import attach_jwt
 from maas_e2e.targets.base import Identity
 
 pytestmark = [pytest.mark.e2e, pytest.mark.tiers]
@@ -66,7 +67,9 @@ def test_a_minted_token_lands_in_the_tier_of_its_groups(
 ) -> None:
     from maas_e2e.claims import decode_header_and_claims
 
-    _, claims = decode_header_and_claims(issue_token(new_identity(tier)))
+    token = issue_token(new_identity(tier))
+    attach_jwt(token, f"MaaS token of a {tier} user: claims")
+    _, claims = decode_header_and_claims(token)
     namespace = claims.get("kubernetes.io", {}).get("namespace")
     assert namespace == expected.tier_namespace(tier), (
         f"{tier} user: expected token namespace {expected.tier_namespace(tier)}, got {namespace}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import allure
 import pytest
 from tests.fixtures.models import ModelRef
 
@@ -19,6 +20,7 @@ from maas_e2e.budget import (
     words_to_cross,
 )
 from maas_e2e.expected import Expected, Limit
+from maas_e2e.reporting.attach import attach_token_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.token_limits]
 
@@ -29,20 +31,21 @@ def run_until_429(
     """(status, total_tokens) per request, stopping after the first 429."""
     messages = [{"role": "user", "content": " ".join(["token"] * words)}]
     results: list[tuple[int, int]] = []
-    for _ in range(max_requests):
-        if stream:
-            status, events = api.stream_chat(
-                model.url, token, model=model.name, messages=messages, max_tokens=1,
-                stream_options={"include_usage": True},
-            )  # fmt: skip
-            used = _stream_usage(events) if status == 200 else 0
-        else:
-            resp = api.chat(model.url, token, model=model.name, messages=messages, max_tokens=1)
-            status = resp.status_code
-            used = resp.json()["usage"]["total_tokens"] if status == 200 else 0
-        results.append((status, used))
-        if status == 429:
-            break
+    with allure.step(f"send up to {max_requests} prompts of {words} words until the first 429"):
+        for _ in range(max_requests):
+            if stream:
+                status, events = api.stream_chat(
+                    model.url, token, model=model.name, messages=messages, max_tokens=1,
+                    stream_options={"include_usage": True},
+                )  # fmt: skip
+                used = _stream_usage(events) if status == 200 else 0
+            else:
+                resp = api.chat(model.url, token, model=model.name, messages=messages, max_tokens=1)
+                status = resp.status_code
+                used = resp.json()["usage"]["total_tokens"] if status == 200 else 0
+            results.append((status, used))
+            if status == 429:
+                break
     return results
 
 
@@ -79,6 +82,9 @@ def test_token_budget_admits_the_crossing_request_then_429(
     )
     actual = [s for s, _ in results]
     wanted = expected_statuses(results, budget)
+    attach_token_run(
+        results, wanted, budget, title=f"{tier} token budget ({'sse' if stream else 'json'})"
+    )
     assert actual == wanted, (
         f"{tier} budget {budget}: expected {wanted}, got {actual} "
         f"(tokens per response: {[t for _, t in results]})"
@@ -103,6 +109,13 @@ def test_higher_tiers_are_not_token_limited_at_the_lowest_tiers_volume(
         pytest.skip(f"{lowest_tier}'s budget {lowest} cannot be crossed: nothing to compare")
     count = requests_available(requests)
     results = run_until_429(api, model, token_for(token_richer_tier), words, count)
+    attach_token_run(
+        results,
+        [200] * count,
+        lowest,
+        title=f"{token_richer_tier} at {lowest_tier}'s volume",
+        label=f"{lowest_tier}'s token limit {lowest}: {token_richer_tier} is not held to it",
+    )
     used = sum(t for _, t in results)
     assert used >= lowest.amount, f"the run used {used} tokens, not past {lowest}"
     statuses = [s for s, _ in results]
@@ -139,16 +152,27 @@ def test_completion_tokens_count_against_the_budget(
     if prompt is None or prompt - overhead < 1:
         pytest.skip(f"{tier} budget {budget} leaves no room to cross it by completions alone")
     used, used_prompt = usage["total_tokens"], usage["prompt_tokens"]
-    for index in range(planned):
-        status, usage = chat_usage(api, model, token, prompt - overhead)
-        assert status == 200, f"request #{index + 2} at {used} of {budget}: got {status}"
-        assert usage["prompt_tokens"] == prompt, (
-            f"planned {prompt} prompt tokens, the model counted {usage['prompt_tokens']}: "
-            "its tokenizer is not one token per repeated word, the plan cannot hold"
+    results = [(status, usage["total_tokens"])]
+    try:
+        for index in range(planned):
+            status, usage = chat_usage(api, model, token, prompt - overhead)
+            results.append((status, usage.get("total_tokens", 0)))
+            assert status == 200, f"request #{index + 2} at {used} of {budget}: got {status}"
+            assert usage["prompt_tokens"] == prompt, (
+                f"planned {prompt} prompt tokens, the model counted {usage['prompt_tokens']}: "
+                "its tokenizer is not one token per repeated word, the plan cannot hold"
+            )
+            used, used_prompt = used + usage["total_tokens"], used_prompt + usage["prompt_tokens"]
+        status, last = chat_usage(api, model, token, 1)
+        results.append((status, last.get("total_tokens", 0)))
+        assert status == 429, (
+            f"{tier} budget {budget}: {used} total tokens used ({used_prompt} of them prompt "
+            f"tokens), so the next request must be 429; got {status}"
         )
-        used, used_prompt = used + usage["total_tokens"], used_prompt + usage["prompt_tokens"]
-    status, _ = chat_usage(api, model, token, 1)
-    assert status == 429, (
-        f"{tier} budget {budget}: {used} total tokens used ({used_prompt} of them prompt "
-        f"tokens), so the next request must be 429; got {status}"
-    )
+    finally:
+        attach_token_run(
+            results,
+            [200] * (planned + 1) + [429],
+            budget,
+            title=f"{tier} budget crossed by completion tokens",
+        )
