@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
 import pytest
 from tests.fixtures.identities import IssueToken, NewIdentity
 
 from maas_e2e.claims import ClaimsChecker, ClaimsMismatch, Mismatch
 from maas_e2e.durations import expected_grant_seconds
 from maas_e2e.expected import Expected
-from maas_e2e.oidc import fetch_jwks
 from maas_e2e.reporting.attach import attach_jwt
 from maas_e2e.targets.base import Identity, Target
 
@@ -21,8 +19,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.claims]
 @pytest.fixture(scope="session")
 def checker(target: Target, expected: Expected) -> ClaimsChecker:
     """Keys come from the issuer's OIDC discovery, as any relying party would get them."""
-    with httpx.Client(timeout=15) as client:
-        issuer, jwks = fetch_jwks(client, target.issuer_url())
+    issuer, jwks = target.fetch_issuer_keys()
     return ClaimsChecker(jwks, issuer, expected.audience, expected.instance)
 
 

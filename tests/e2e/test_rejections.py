@@ -39,7 +39,11 @@ def test_model_request_without_a_token_is_401(api: MaasApi, model: ModelRef) -> 
     assert_401(resp, "credential not found")
 
 
-@pytest.mark.parametrize("token", ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.e30."])
+@pytest.mark.parametrize(
+    "token",
+    ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.e30."],
+    ids=["word", "three-dots", "alg-none-jwt"],
+)
 def test_model_request_with_a_garbage_token_is_401(
     api: MaasApi, model: ModelRef, token: str
 ) -> None:
