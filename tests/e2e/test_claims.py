@@ -23,8 +23,13 @@ def checker(target: Target, expected: Expected) -> ClaimsChecker:
     return ClaimsChecker(jwks, issuer, expected.audience, expected.instance)
 
 
+Minted = Callable[..., tuple[Identity, str, float]]
+
+
 @pytest.fixture
-def minted(new_identity: NewIdentity, issue_token: IssueToken) -> Callable[..., tuple]:
+def minted(new_identity: NewIdentity, issue_token: IssueToken) -> Minted:
+    """Mint for a fresh user of `tier`: the identity, its token and the grant it asked for."""
+
     def mint(tier: str, expiration: object = "1h") -> tuple[Identity, str, float]:
         identity = new_identity(tier)
         grant = expected_grant_seconds(expiration)
@@ -49,45 +54,49 @@ def mismatches(
 
 
 def test_token_signature_verifies_against_the_issuer_jwks(
-    checker: ClaimsChecker, minted, lowest_tier: str
+    checker: ClaimsChecker, minted: Minted, lowest_tier: str
 ) -> None:
     _, token, _ = minted(lowest_tier)
     claims = checker.verify_signature(token)
     assert claims.get("sub"), f"verified claims have no sub: {claims}"
 
 
-def test_aud_is_the_gateway_audience(checker: ClaimsChecker, minted, lowest_tier: str) -> None:
+def test_aud_is_the_gateway_audience(
+    checker: ClaimsChecker, minted: Minted, lowest_tier: str
+) -> None:
     identity, token, grant = minted(lowest_tier)
     assert not mismatches(checker, token, identity, grant, "aud")
 
 
-def test_iss_is_the_discovered_issuer(checker: ClaimsChecker, minted, lowest_tier: str) -> None:
+def test_iss_is_the_discovered_issuer(
+    checker: ClaimsChecker, minted: Minted, lowest_tier: str
+) -> None:
     identity, token, grant = minted(lowest_tier)
     assert not mismatches(checker, token, identity, grant, "iss")
 
 
 def test_sub_is_the_tier_namespace_and_the_sa_name_rule(
-    checker: ClaimsChecker, minted, tier: str
+    checker: ClaimsChecker, minted: Minted, tier: str
 ) -> None:
     identity, token, grant = minted(tier)
     assert not mismatches(checker, token, identity, grant, "sub")
 
 
-def test_kubernetes_io_agrees_with_sub(checker: ClaimsChecker, minted, tier: str) -> None:
+def test_kubernetes_io_agrees_with_sub(checker: ClaimsChecker, minted: Minted, tier: str) -> None:
     identity, token, grant = minted(tier)
     assert not mismatches(checker, token, identity, grant, "kubernetes.io")
 
 
 @pytest.mark.parametrize("expiration", ["10m", "1h", "4h", "1h30m45s", 5400])
 def test_exp_minus_iat_is_the_granted_expiration(
-    checker: ClaimsChecker, minted, expiration: object, lowest_tier: str
+    checker: ClaimsChecker, minted: Minted, expiration: object, lowest_tier: str
 ) -> None:
     identity, token, grant = minted(lowest_tier, expiration)
     assert not mismatches(checker, token, identity, grant, "exp - iat", "exp")
 
 
 def test_iat_and_nbf_are_not_in_the_future(
-    checker: ClaimsChecker, minted, lowest_tier: str
+    checker: ClaimsChecker, minted: Minted, lowest_tier: str
 ) -> None:
     identity, token, grant = minted(lowest_tier)
     assert not mismatches(checker, token, identity, grant, "iat", "nbf")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.fixtures.identities import TokenFor
 from tests.fixtures.models import ModelRef
 
 from maas_e2e.api import MaasApi
@@ -16,7 +17,7 @@ MAX_TOKENS = 8
 
 
 @pytest.fixture
-def token(token_for, lowest_tier: str) -> str:
+def token(token_for: TokenFor, lowest_tier: str) -> str:
     return token_for(lowest_tier)
 
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
+from tests.fixtures.identities import TokenFor
 from tests.fixtures.models import ModelRef
 
 from maas_e2e.api import MaasApi
@@ -23,7 +24,7 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 def test_the_window_reopens_when_it_has_passed_and_not_before(
-    api: MaasApi, model: ModelRef, token_for, expected: Expected, lowest_tier: str
+    api: MaasApi, model: ModelRef, token_for: TokenFor, expected: Expected, lowest_tier: str
 ) -> None:
     limit = expected.request_limit(lowest_tier)
     if limit is None:

@@ -8,6 +8,7 @@ Requests ask for one completion token so the token budget cannot be what says 42
 from __future__ import annotations
 
 import pytest
+from tests.fixtures.identities import TokenFor
 from tests.fixtures.models import ModelRef
 
 from maas_e2e.api import MaasApi
@@ -43,7 +44,7 @@ def assert_token_budget_not_the_cause(burst_: Burst, expected: Expected, tier: s
 
 
 def test_each_tier_gets_429_exactly_after_its_limit(
-    api: MaasApi, model: ModelRef, token_for, expected: Expected, rate_limited_tier: str
+    api: MaasApi, model: ModelRef, token_for: TokenFor, expected: Expected, rate_limited_tier: str
 ) -> None:
     limit = expected.request_limit(rate_limited_tier)
     run = burst(api, model, token_for(rate_limited_tier), limit.amount + 1)
@@ -57,7 +58,7 @@ def test_each_tier_gets_429_exactly_after_its_limit(
 
 
 def test_the_429_says_too_many_requests(
-    api: MaasApi, model: ModelRef, token_for, expected: Expected, lowest_tier: str
+    api: MaasApi, model: ModelRef, token_for: TokenFor, expected: Expected, lowest_tier: str
 ) -> None:
     limit = expected.request_limit(lowest_tier)
     if limit is None:
@@ -70,7 +71,7 @@ def test_the_429_says_too_many_requests(
 
 
 def test_every_request_after_the_limit_in_the_window_is_429(
-    api: MaasApi, model: ModelRef, token_for, expected: Expected, lowest_tier: str
+    api: MaasApi, model: ModelRef, token_for: TokenFor, expected: Expected, lowest_tier: str
 ) -> None:
     limit = expected.request_limit(lowest_tier)
     if limit is None:
@@ -85,7 +86,7 @@ def test_every_request_after_the_limit_in_the_window_is_429(
 
 
 def test_16_requests_see_429_only_below_a_limit_of_16(
-    api: MaasApi, model: ModelRef, token_for, expected: Expected, rate_limited_tier: str
+    api: MaasApi, model: ModelRef, token_for: TokenFor, expected: Expected, rate_limited_tier: str
 ) -> None:
     limit = expected.request_limit(rate_limited_tier)
     run = burst(api, model, token_for(rate_limited_tier), SEED_BURST)
@@ -99,7 +100,7 @@ def test_16_requests_see_429_only_below_a_limit_of_16(
 
 
 def test_a_second_user_of_the_tier_is_unaffected(
-    api: MaasApi, model: ModelRef, token_for, expected: Expected, lowest_tier: str
+    api: MaasApi, model: ModelRef, token_for: TokenFor, expected: Expected, lowest_tier: str
 ) -> None:
     limit = expected.request_limit(lowest_tier)
     if limit is None:
@@ -116,7 +117,7 @@ def test_requests_denied_by_rbac_do_not_use_the_quota(
     api: MaasApi,
     model: ModelRef,
     restricted_model: ModelRef,
-    token_for,
+    token_for: TokenFor,
     expected: Expected,
 ) -> None:
     tier = next(

@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from tests.fixtures.identities import IssueToken, NewIdentity
+from tests.fixtures.identities import IssueToken, NewIdentity, TokenFor
 from tests.fixtures.models import ModelRef
 
 from maas_e2e.api import MaasApi
@@ -51,7 +51,7 @@ def test_model_request_with_a_garbage_token_is_401(
 
 
 def test_model_request_with_a_tampered_signature_is_401(
-    api: MaasApi, model: ModelRef, token_for, lowest_tier: str
+    api: MaasApi, model: ModelRef, token_for: TokenFor, lowest_tier: str
 ) -> None:
     forged = tamper(token_for(lowest_tier))
     assert_401(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.fixtures.identities import NewIdentity
+from tests.fixtures.identities import IssueToken, NewIdentity
 
 from maas_e2e.api import MaasApi
 from maas_e2e.expected import Expected
@@ -63,7 +63,7 @@ def test_an_empty_group_list_is_400(api: MaasApi, caller: Identity) -> None:
 
 
 def test_a_minted_token_lands_in_the_tier_of_its_groups(
-    new_identity: NewIdentity, issue_token, expected: Expected, tier: str
+    new_identity: NewIdentity, issue_token: IssueToken, expected: Expected, tier: str
 ) -> None:
     from maas_e2e.claims import decode_header_and_claims
 

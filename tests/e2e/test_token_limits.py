@@ -11,6 +11,7 @@ import json
 
 import allure
 import pytest
+from tests.fixtures.identities import TokenFor
 from tests.fixtures.models import ModelRef
 
 from maas_e2e.api import MaasApi
@@ -69,7 +70,7 @@ def expected_statuses(results: list[tuple[int, int]], budget: Limit) -> list[int
 def test_token_budget_admits_the_crossing_request_then_429(
     api: MaasApi,
     model: ModelRef,
-    token_for,
+    token_for: TokenFor,
     expected: Expected,
     token_crossable_tier: str,
     stream: bool,
@@ -98,7 +99,7 @@ def test_token_budget_admits_the_crossing_request_then_429(
 def test_higher_tiers_are_not_token_limited_at_the_lowest_tiers_volume(
     api: MaasApi,
     model: ModelRef,
-    token_for,
+    token_for: TokenFor,
     expected: Expected,
     token_richer_tier: str,
     lowest_tier: str,
@@ -134,7 +135,11 @@ def chat_usage(api: MaasApi, model: ModelRef, token: str, words: int) -> tuple[i
 
 
 def test_completion_tokens_count_against_the_budget(
-    api: MaasApi, model: ModelRef, token_for, expected: Expected, token_crossable_tier: str
+    api: MaasApi,
+    model: ModelRef,
+    token_for: TokenFor,
+    expected: Expected,
+    token_crossable_tier: str,
 ) -> None:
     """Prompts sized so their tokens alone stay under the budget and the one-token completions
     cross it: a gateway counting only prompt_tokens would let the last request through."""
