@@ -1,6 +1,7 @@
 """A stand-in `kubectl` executable for whole pytest runs of the cluster target (with xdist).
 
-It answers like a healthy cluster on which the stack becomes ready once applied, and appends
+It answers like a healthy cluster on which the stack becomes ready once applied (with model pods
+whose served-request counter stays put, and no Limitador metrics), and appends
 every call (who made it: an xdist worker or the controller) to the JSON-lines file named by
 $FAKE_KUBECTL_LOG, so a test can check what a whole run did to the cluster, in what order.
 """
@@ -14,8 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kubefake import crds_except, jwt_with, listing, live_from_stdin
+from kubefake import crds_except, jwt_with, listing, live_from_stdin, model_pod
 
+from maas_e2e.expected import Model
 from maas_e2e.manifests import load_manifests
 
 LOG = Path(os.environ["FAKE_KUBECTL_LOG"])
@@ -57,6 +59,13 @@ def _answer(args: list[str], stdin: str) -> object:
         return listing([{"kind": "Deployment", "metadata": meta, "status": _ok("Available")}])
     if args[:2] == ["get", "namespaces"]:
         return listing([])
+    if args[:2] == ["get", "pods"]:
+        selector = dict(pair.split("=", 1) for pair in args[args.index("-l") + 1].split(","))
+        model = Model(args[args.index("-n") + 1], selector["app.kubernetes.io/name"], frozenset())
+        return listing([model_pod(model)])
+    if args[:2] == ["get", "--raw"] and "/pods/" in args[2] and args[2].endswith("/proxy/metrics"):
+        # A simulator's counter that no denied request moves.
+        return 'vllm:request_success_total{model_name="sim"} 7'
     if args[:3] == ["get", "-f", "-"]:
         return (
             live_from_stdin(manifests=load_manifests(MANIFESTS))(stdin)

@@ -1,9 +1,9 @@
-"""A recorded fake of kubectl for the cluster target's unit tests.
+"""A recorded fake of kubectl for the cluster target's unit tests, and of the gateway's data plane.
 
 Rules answer calls whose arguments contain the rule's tokens as a contiguous run; a rule may
 answer a fixed number of times (to script "fails twice, then works"). Every call is kept with
 its stdin, so a test can assert the commands, their order and their input. A call no rule
-answers fails the test.
+answers fails the test. `FakeGateway` answers the bring-up probes' HTTP as the gateway would.
 """
 
 from __future__ import annotations
@@ -15,16 +15,19 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
-from maas_e2e.expected import Expected
+from maas_e2e.expected import Expected, Model
 from maas_e2e.manifests import RenderedManifests, load_manifests
 from maas_e2e.targets.kube import Kube, KubectlResult
+from maas_e2e.targets.metrics import SERVED_METRIC
 from maas_e2e.targets.readiness import Poller
+from maas_e2e.targets.traffic import Reply
 
 E2E_OVERLAY = Path(__file__).resolve().parents[2] / "manifests" / "e2e"
-Answer = dict[str, Any] | Callable[[str | None], dict[str, Any]]
+Answer = dict[str, Any] | Callable[[str | None], dict[str, Any] | str]
 
 
 class UnexpectedCall(AssertionError):
@@ -56,6 +59,7 @@ class Rule:
     stdout: Answer | str
     stderr: str
     times: int | None
+    per_call: Callable[[Call], dict[str, Any] | str] | None = None
 
 
 @dataclass
@@ -75,6 +79,11 @@ class FakeKubectl:
         self.rules.append(Rule(tokens, 0, answer, "", times))
         return self
 
+    def on_call(self, *tokens: str, answer: Callable[[Call], dict[str, Any] | str]) -> FakeKubectl:
+        """Answer successfully with what `answer` makes of the whole call (its arguments)."""
+        self.rules.append(Rule(tokens, 0, "", "", None, answer))
+        return self
+
     def fail(
         self, *tokens: str, stderr: str, returncode: int = 1, times: int | None = None
     ) -> FakeKubectl:
@@ -89,7 +98,10 @@ class FakeKubectl:
                 continue
             if rule.times is not None:
                 rule.times -= 1
-            out = rule.stdout(stdin) if callable(rule.stdout) else rule.stdout
+            if rule.per_call is not None:
+                out = rule.per_call(call)
+            else:
+                out = rule.stdout(stdin) if callable(rule.stdout) else rule.stdout
             text = out if isinstance(out, str) else json.dumps(out)
             return KubectlResult(call.args, rule.returncode, text, rule.stderr)
         raise UnexpectedCall(f"no rule answers `kubectl {call}`")
@@ -265,3 +277,153 @@ def healthy_cluster(fake: FakeKubectl) -> FakeKubectl:
         .on("get", "kuadrants.kuadrant.io", json=listing([kuadrant]))
         .on("get", "deployments", "--all-namespaces", json=listing([controller]))
     )
+
+
+def service_account_token(call: Call) -> str:
+    """What `kubectl create token NAME -n NS` prints: a JWT whose subject is that account."""
+    name, namespace = call.args[2], call.args[call.args.index("-n") + 1]
+    return jwt_with({"sub": f"system:serviceaccount:{namespace}:{name}"}) + "\n"
+
+
+def identity_rules(fake: FakeKubectl) -> FakeKubectl:
+    """Fresh identities: ServiceAccounts are created and tokens minted for them."""
+    return fake.on("create", "-f", "-", stdout="created\n").on_call(
+        "create", "token", answer=service_account_token
+    )
+
+
+def _subject(token: str) -> str:
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims.get("sub", ""))
+
+
+@dataclass
+class FakeGateway:
+    """The gateway's data plane as the bring-up probes meet it: Authorino (401 without a MaaS
+    token, 403 where RBAC refuses the tier), maas-api's token endpoint, Limitador (a request count
+    per token, 429 past the tier's limit) and the models (counting what they serve). Each knob is
+    a way the real one can fail."""
+
+    expected: Expected
+    authenticate: bool = True  # False: requests without a token reach the model
+    counting: bool = True  # False: Limitador admits everything and counts nothing
+    headers: bool = False  # Limitador's --rate-limit-headers
+    leak: bool = False  # denied requests reach the model all the same
+    model_status: int = 200  # what the model answers to an admitted request
+    mint_status: int = 201
+    sent: list[tuple[str, str, bool]] = field(default_factory=list)
+    served: dict[str, int] = field(default_factory=dict)
+    authorized_calls: int = 0
+    tokens: dict[str, str] = field(default_factory=dict)  # MaaS token -> tier
+    used: dict[str, int] = field(default_factory=dict)  # MaaS token -> counted requests
+
+    def __call__(self, url: str) -> int:
+        return self.send("GET", url).status
+
+    def send(self, method: str, url: str, *, token: str | None = None, json: Any = None) -> Reply:
+        path = urlsplit(url).path
+        self.sent.append((method, path, token is not None))
+        if (method, path) == ("POST", "/maas-api/v1/tokens"):
+            return self._mint(token)
+        model = next((m for m in self.expected.models if path.startswith(f"{m.path}/")), None)
+        if model is None:
+            return Reply(401 if token is None else 404)
+        return self._model(model, token)
+
+    def _mint(self, credential: str | None) -> Reply:
+        if credential is None:
+            return Reply(401)
+        if self.mint_status != 201:
+            return Reply(self.mint_status, body='{"error":"Failed to generate token"}')
+        namespace = _subject(credential).split(":")[2]
+        tiers = {ns: tier for tier, ns in self.expected.identity_namespaces.items()}
+        token = f"maas-{tiers[namespace]}-{len(self.tokens)}"
+        self.tokens[token] = tiers[namespace]
+        return Reply(201, body=json.dumps({"token": token, "expiration": "1h0m0s"}))
+
+    def _model(self, model: Model, token: str | None) -> Reply:
+        tier = self.tokens.get(token or "")
+        if tier is None and self.authenticate:
+            return self._deny(model, 401)
+        if tier is not None and tier not in model.allowed_tiers:
+            return self._deny(model, 403)
+        headers = {}
+        limit = self.expected.request_limit(tier) if tier else None
+        if token and limit and self.counting:
+            used = self.used.get(token, 0)
+            if used + 1 > limit.amount:
+                return self._deny(model, 429)
+            self.used[token] = used + 1
+            self.authorized_calls += 1
+            if self.headers:
+                headers = {
+                    "x-ratelimit-limit": str(limit.amount),
+                    "x-ratelimit-remaining": str(limit.amount - used - 1),
+                }
+        if self.model_status == 200:
+            self.served[model.path] = self.served.get(model.path, 0) + 1
+        return Reply(self.model_status, headers, '{"id":"chatcmpl-1"}')
+
+    def _deny(self, model: Model, status: int) -> Reply:
+        if self.leak:
+            self.served[model.path] = self.served.get(model.path, 0) + 1
+        return Reply(status)
+
+    def limitador_metrics(self) -> str:
+        namespace = self.expected.models[0].namespace
+        return (
+            "limitador_up 1\n"
+            f'authorized_calls{{limitador_namespace="{namespace}/route"}} {self.authorized_calls}\n'
+        )
+
+    def simulator_metrics(self, model: Model, *, counter: bool = True) -> str:
+        label = f'{{model_name="{model.name}"}}'
+        page = f"# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{label} 0\n"
+        if counter:
+            page += f"{SERVED_METRIC}{label} {self.served.get(model.path, 0)}\n"
+        return page
+
+
+def model_pod(model: Model) -> dict[str, Any]:
+    """A running server pod of the model, as KServe labels it."""
+    container = {"name": "main", "ports": [{"name": "https", "containerPort": 8000}]}
+    return {
+        "kind": "Pod",
+        "metadata": {"name": f"{model.name}-kserve-0", "namespace": model.namespace},
+        "spec": {"containers": [container]},
+    }
+
+
+def pod_metrics_path(model: Model) -> str:
+    pod = f"https:{model.name}-kserve-0:8000"
+    return f"/api/v1/namespaces/{model.namespace}/pods/{pod}/proxy/metrics"
+
+
+LIMITADOR_METRICS = (
+    "/api/v1/namespaces/kuadrant-system/services/limitador-limitador:8080/proxy/metrics"
+)
+
+
+def metrics_rules(
+    fake: FakeKubectl, gateway: FakeGateway, *, limitador: bool = False, counter: bool = True
+) -> FakeKubectl:
+    """The model pods and their `/metrics` (with the served counts the gateway keeps, or, without
+    `counter`, only the gauges llm-d-inference-sim v0.5.1 has), and Limitador's `/metrics` when
+    `limitador` (else the API server's 404 for its proxy path)."""
+    for model in gateway.expected.models:
+        selector = f"app.kubernetes.io/name={model.name},kserve.io/component=workload"
+        pods = listing([model_pod(model)])
+        fake.on("get", "pods", "-n", model.namespace, "-l", selector, json=pods)
+        fake.on(
+            "get", "--raw", pod_metrics_path(model),
+            json=lambda _stdin, m=model: gateway.simulator_metrics(m, counter=counter),
+        )  # fmt: skip
+    if limitador:
+        fake.on("get", "--raw", LIMITADOR_METRICS, json=lambda _stdin: gateway.limitador_metrics())
+    else:
+        fake.fail("get", "--raw", LIMITADOR_METRICS, stderr=LIMITADOR_NOT_FOUND)
+    return fake
+
+
+LIMITADOR_NOT_FOUND = 'Error from server (NotFound): services "limitador-limitador" not found'

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 from kubefake import (
     FakeClock,
+    FakeGateway,
     FakeKubectl,
     crds_except,
     e2e_expected,
     e2e_manifests,
     fake_poller,
     healthy_cluster,
+    identity_rules,
     jwt_with,
     kube,
     listing,
     live_from_stdin,
+    metrics_rules,
 )
 
 from maas_e2e.targets.base import TargetUnavailable
@@ -28,7 +32,7 @@ from maas_e2e.targets.shared_run import RunState
 GATEWAY_ROUTE = {"spec": {"host": "maas.apps.example.com", "tls": {"termination": "edge"}}}
 
 
-def _cluster() -> FakeKubectl:
+def _cluster(gateway: FakeGateway | None = None) -> FakeKubectl:
     """A healthy cluster on which the deploy succeeds and everything becomes ready."""
     applied = {"done": False}
 
@@ -41,7 +45,7 @@ def _cluster() -> FakeKubectl:
         return {}
 
     fake = healthy_cluster(FakeKubectl())
-    return (
+    (
         fake.on("get", "namespaces", "-l", json=listing([]))
         .on("get", "-f", "-", json=live)
         .on("apply", "--server-side", json=apply)
@@ -54,10 +58,27 @@ def _cluster() -> FakeKubectl:
         .on("patch", "authpolicies.kuadrant.io", stdout="patched")
         .on("get", "routes.route.openshift.io", "gateway-route", json=GATEWAY_ROUTE)
     )
+    return metrics_rules(identity_rules(fake), gateway or FakeGateway(e2e_expected()))
 
 
-def _bring_up(fake: FakeKubectl, probed: list | None = None, **plan: object) -> RunState:
-    probed = probed if probed is not None else []
+class _Recording(FakeGateway):
+    """The fake gateway, noting the URLs the gateway probe asks."""
+
+    def __init__(self, probed: list[str], **knobs: Any) -> None:
+        super().__init__(e2e_expected(), **knobs)
+        self.probed = probed
+
+    def __call__(self, url: str) -> int:
+        self.probed.append(url)
+        return super().__call__(url)
+
+
+def _bring_up(
+    fake: FakeKubectl,
+    probed: list | None = None,
+    gateway: FakeGateway | None = None,
+    **plan: object,
+) -> RunState:
     options = {
         "manifests": e2e_manifests(),
         "expected": e2e_expected(),
@@ -67,12 +88,8 @@ def _bring_up(fake: FakeKubectl, probed: list | None = None, **plan: object) -> 
     }
     options.update(plan)
     state = RunState()
-
-    def probe(url: str) -> int:
-        probed.append(url)
-        return 401
-
-    bring_up(kube(fake), BringUp(**options), state, poller=fake_poller(FakeClock()), probe=probe)
+    gateway = gateway or _Recording(probed if probed is not None else [])
+    bring_up(kube(fake), BringUp(**options), state, poller=fake_poller(FakeClock()), probe=gateway)
     return state
 
 
@@ -142,13 +159,67 @@ def test_kubectl_failure_outside_the_retries_becomes_one_clear_error() -> None:
         _bring_up(fake)
 
 
+class _Unavailable(FakeGateway):
+    def __call__(self, url: str) -> int:
+        return 503
+
+
 def test_gateway_that_never_answers_times_out_naming_the_probe() -> None:
     fake = _cluster()
     plan = BringUp(e2e_manifests(), e2e_expected(), None, False, 120.0)
+    gateway = _Unavailable(e2e_expected())
     with pytest.raises(TargetUnavailable) as raised:
-        bring_up(
-            kube(fake), plan, RunState(), poller=fake_poller(FakeClock()), probe=lambda url: 503
-        )
+        bring_up(kube(fake), plan, RunState(), poller=fake_poller(FakeClock()), probe=gateway)
     message = str(raised.value)
     assert message.startswith("probing the gateway: still waiting"), message
     assert "GET https://maas.apps.example.com/v1/models: answered 503" in message, message
+
+
+def test_the_data_plane_is_proven_after_the_gateway_probe_and_before_the_leak_proof() -> None:
+    probed: list[str] = []
+    fake = _cluster()
+    _bring_up(fake, probed)
+    order = [
+        fake.index("get", "routes.route.openshift.io"),
+        fake.index("-n", "maas-e2e-free", "--duration=1h"),
+        fake.index("get", "pods"),
+    ]
+    assert order == sorted(order), fake.transcript()
+    assert probed[0] == "https://maas.apps.example.com/v1/models", probed
+
+
+def test_a_data_plane_that_never_enforces_fails_the_bring_up_naming_the_probe() -> None:
+    gateway = _Recording([], counting=False)
+    with pytest.raises(TargetUnavailable) as raised:
+        _bring_up(_cluster(gateway), gateway=gateway, timeout=120.0)
+    message = str(raised.value)
+    assert message.startswith("probing the data plane: still waiting"), message
+    assert "  - the gateway counts the first request (tier free): by 429" in message, message
+
+
+def test_the_leak_proof_is_kept_in_the_run_state() -> None:
+    state = _bring_up(_cluster())
+    assert state.leak_proof.startswith(
+        "bring-up leak proof (once per run, before the first test): held:"
+    ), state.leak_proof
+
+
+def test_a_leaking_gateway_fails_the_bring_up_naming_the_counts() -> None:
+    gateway = _Recording([], leak=True)
+    with pytest.raises(TargetUnavailable, match="requests the gateway denied reached the models"):
+        _bring_up(_cluster(gateway), gateway=gateway)
+
+
+def test_unreadable_model_metrics_do_not_fail_the_bring_up() -> None:
+    gateway = _Recording([])
+    fake = _cluster(gateway)
+    fake.rules.insert(0, FakeKubectl().fail("get", "pods", stderr="Forbidden").rules[0])
+    state = _bring_up(fake, gateway=gateway)
+    assert "not made: could not read pods -n llm" in state.leak_proof, state.leak_proof
+    assert state.gateway_url == "https://maas.apps.example.com", state
+
+
+def test_the_probes_identities_are_left_for_the_teardown() -> None:
+    state = _bring_up(_cluster())
+    namespaces = {record.namespace for record in state.probe_records()}
+    assert namespaces == {"maas-e2e-free"}, state.probe_identities

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 import yaml
@@ -238,6 +239,22 @@ def test_teardown_reports_failures_and_still_runs_every_step() -> None:
     assert len(problems) == 1, problems
     assert "test ServiceAccounts in maas-e2e-free" in problems[0], problems
     assert fake.called("delete", "-f", "-"), fake.transcript()
+
+
+def test_teardown_removes_the_bring_up_probes_identities_and_their_maas_accounts() -> None:
+    probe = IdentityRecord("maas-e2e-free", "e2e-readiness-1", "maas-default-gateway-tier-free")
+    state = RunState(instance="maas-default-gateway", probe_identities=[asdict(probe)])
+    fake = _teardown_cluster([])
+    problems = teardown(kube(fake), state, [], "run123")
+    assert problems == [], problems
+    flags = ("--ignore-not-found", "--wait=false")
+    assert [c.args for c in fake.called("delete")] == [
+        ("delete", "serviceaccount", "-n", "maas-e2e-free", "e2e-readiness-1", *flags),
+        (
+            "delete", "serviceaccount", "-n", "maas-default-gateway-tier-free",
+            probe.maas_sa_name, *flags,
+        ),
+    ], fake.transcript()  # fmt: skip
 
 
 def test_audience_patch_refused_stops_the_deploy_with_the_reason() -> None:

@@ -100,6 +100,15 @@ def test_skip_deploy_run_still_removes_its_identities(tmp_path: Path) -> None:
     assert seen == [[record]], seen
 
 
+def test_a_run_with_only_probe_identities_still_tears_them_down(tmp_path: Path) -> None:
+    run = SharedRun.create(lock_timeout=30, parent=tmp_path)
+    probe = {"namespace": "maas-e2e-free", "name": "e2e-readiness-1", "tier_namespace": "t"}
+    run.setup(lambda state: state.probe_identities.append(probe))
+    torn: list[RunState] = []
+    run.finish(lambda state, identities: torn.append(state) or [])
+    assert [s.probe_records() for s in torn] == [[IdentityRecord(**probe)]], torn
+
+
 def test_identities_recorded_by_every_worker_reach_the_teardown(tmp_path: Path) -> None:
     directory = SharedRun.create(lock_timeout=30, parent=tmp_path).directory
     barrier = threading.Barrier(WORKERS)

@@ -174,3 +174,14 @@ def test_issuer_url_is_the_api_server_of_the_kubeconfig() -> None:
 
 def test_cluster_cannot_tell_which_requests_models_served() -> None:
     assert _target(FakeKubectl()).served_request_ids() is None
+
+
+def test_cluster_leak_check_note_is_what_the_bring_up_proof_found() -> None:
+    target = _target(FakeKubectl())
+    target.leak_proof = "bring-up leak proof (once per run, before the first test): held: 12"
+    assert target.leak_check_note() == target.leak_proof
+
+
+def test_cluster_leak_check_note_says_when_no_proof_is_known() -> None:
+    note = _target(FakeKubectl()).leak_check_note()
+    assert note == "no bring-up leak proof is known to this target", note

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from kubefake import e2e_manifests
+from kubefake import FakeGateway, e2e_expected, e2e_manifests
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE = Path(__file__).resolve().parent / "fake_kubectl.py"
@@ -43,21 +43,38 @@ def test_needs_no_cluster():
 """
 
 
-class _Authorino(BaseHTTPRequestHandler):
-    """The gateway as the probe expects it: 401 to a request without credentials."""
+def _handler(gateway: FakeGateway) -> type[BaseHTTPRequestHandler]:
+    """The fake gateway's data plane over HTTP (with Limitador's headers), one request at a time."""
+    lock = threading.Lock()
 
-    def do_GET(self) -> None:
-        self.send_response(401)
-        self.send_header("content-length", "0")
-        self.end_headers()
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            auth = self.headers.get("authorization")
+            token = auth.removeprefix("Bearer ") if auth else None
+            with lock:
+                reply = gateway.send(self.command, self.path, token=token, json=body)
+            content = reply.body.encode()
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
 
-    def log_message(self, *args: object) -> None:
-        return None
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    return Handler
 
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Authorino)
+    fake = FakeGateway(e2e_expected(), headers=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

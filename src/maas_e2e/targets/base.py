@@ -43,4 +43,9 @@ class Target(Protocol):
         """Request ids the models have served, or None where the target cannot tell."""
         ...
 
+    def leak_check_note(self) -> str | None:
+        """Where `served_request_ids` is None: what the target proved about denied requests
+        instead (e.g. once at bring-up), for every test's report; None where it has nothing."""
+        ...
+
     def close(self) -> None: ...

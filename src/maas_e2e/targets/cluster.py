@@ -1,17 +1,15 @@
 """The `cluster` target: a real Kubernetes/OpenShift cluster with Kuadrant, Gateway API and KServe.
 
 `bring_up` does what the seed does by hand (preflight, apply, audience patch, wait, find the
-gateway host); `ClusterTarget` then gives the tests what every target gives: the gateway URL,
-fresh identities per tier (ServiceAccount tokens from the overlay's per-tier namespaces, no human
-login), and the issuer's keys. Teardown is not the target's job: it belongs to the process that
-outlives every xdist worker (see `shared_run`).
+gateway host), then proves the data plane enforces (see `dataplane`) and that denied requests do
+not reach the models (see `leakproof`). `ClusterTarget` then gives the tests what every target
+gives: the gateway URL, fresh identities per tier (ServiceAccount tokens from the overlay's
+per-tier namespaces, no human login), and the issuer's keys. Teardown is not the target's job:
+it belongs to the process that outlives every xdist worker (see `shared_run`).
 """
 
 from __future__ import annotations
 
-import json
-import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,16 +18,21 @@ from maas_e2e.expected import IDENTITY_TIER_LABEL, Expected
 from maas_e2e.manifests import RenderedManifests
 from maas_e2e.oidc import DISCOVERY_PATH, OidcDiscoveryError
 from maas_e2e.targets import diagnostics
+from maas_e2e.targets.accounts import ProbeIdentities, create_identity, sa_name
 from maas_e2e.targets.base import Identity, TargetUnavailable
+from maas_e2e.targets.dataplane import DataPlaneWatch, probe_subject
 from maas_e2e.targets.deploy import PART_OF, RUN_LABEL, deploy
 from maas_e2e.targets.gateway import discover_gateway_url
 from maas_e2e.targets.kube import Kube, KubeError
+from maas_e2e.targets.leakproof import prove_no_leaks
+from maas_e2e.targets.metrics import limitador_calls
 from maas_e2e.targets.preflight import preflight
-from maas_e2e.targets.readiness import GatewayProbe, Poller, Probe, StackWatch
+from maas_e2e.targets.readiness import LOG, GatewayProbe, Poller, StackWatch
 from maas_e2e.targets.shared_run import IdentityRecord, RunState
+from maas_e2e.targets.traffic import GatewayClient
 
 JWKS_PATH = "/openid/v1/jwks"
-IDENTITY_TOKEN_DURATION = "1h"
+NO_LEAK_PROOF = "no bring-up leak proof is known to this target"
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,17 @@ class BringUp:
     timeout: float
 
 
-def bring_up(kube: Kube, plan: BringUp, state: RunState, *, poller: Poller, probe: Probe) -> None:
-    """Preflight, deploy (unless the stack is already there), wait, find and probe the gateway.
+def bring_up(
+    kube: Kube, plan: BringUp, state: RunState, *, poller: Poller, probe: GatewayClient
+) -> None:
+    """Preflight, deploy (unless the stack is already there), wait, find and probe the gateway,
+    prove the data plane enforces, then that denied requests do not reach the models.
 
     `state` is filled in as things happen, so a failure half-way still leaves teardown a record
-    of what was applied.
+    of what was applied and of the probes' identities.
     """
     check_identity_namespaces(plan.expected)
+    subject = probe_subject(plan.expected)
     deadline = poller.clock() + plan.timeout
     state.instance = plan.expected.instance
     try:
@@ -61,6 +68,12 @@ def bring_up(kube: Kube, plan: BringUp, state: RunState, *, poller: Poller, prob
         url = plan.gateway_url or _gateway_url(kube, plan.manifests)
         gateway = GatewayProbe(probe, url, plan.expected.models)
         poller.until_ready(gateway.pending, deadline=deadline, stage="probing the gateway")
+        identities = ProbeIdentities(kube, plan.expected, state)
+        limitador = limitador_calls(kube, state.kuadrant_namespace, subject.model.namespace)
+        dataplane = DataPlaneWatch(probe.send, url, plan.expected, identities, limitador)
+        poller.until_ready(dataplane.pending, deadline=deadline, stage="probing the data plane")
+        state.leak_proof = prove_no_leaks(kube, probe.send, url, plan.expected, identities)
+        LOG.info("%s", state.leak_proof)
     except KubeError as exc:
         raise TargetUnavailable(f"talking to the cluster failed: {exc}") from None
     state.gateway_url = url
@@ -110,6 +123,7 @@ class ClusterTarget:
     run_id: str
     kuadrant_namespace: str
     record_identity: Callable[[IdentityRecord], None]
+    leak_proof: str = ""
     name: str = "cluster"
     _default: Identity | None = field(default=None, init=False, repr=False)
 
@@ -121,23 +135,11 @@ class ClusterTarget:
         namespace = self.expected.identity_namespaces.get(tier)
         if namespace is None:
             return self.default_identity(tier)
-        record = IdentityRecord(namespace, _sa_name(hint), self.expected.tier_namespace(tier))
+        record = IdentityRecord(namespace, sa_name(hint), self.expected.tier_namespace(tier))
         self.record_identity(record)
-        account = {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {
-                "name": record.name,
-                "namespace": namespace,
-                "labels": {PART_OF: "maas-e2e", RUN_LABEL: self.run_id},
-            },
-        }
+        labels = {PART_OF: "maas-e2e", RUN_LABEL: self.run_id}
         try:
-            self.kube.run("create", "-f", "-", stdin=json.dumps(account))
-            token = self.kube.run(
-                "create", "token", record.name, "-n", namespace,
-                f"--duration={IDENTITY_TOKEN_DURATION}",
-            ).strip()  # fmt: skip
+            token = create_identity(self.kube, namespace, record.name, labels)
         except KubeError as exc:
             raise TargetUnavailable(
                 f"cannot make a {tier} identity in {namespace}: {exc}"
@@ -199,16 +201,15 @@ class ClusterTarget:
         return issuer, jwks
 
     def served_request_ids(self) -> set[str] | None:
-        """Not known yet on a cluster (llm-d-inference-sim's /metrics could tell)."""
+        """Unknowable on a cluster: the model servers keep counters, not request ids."""
         return None
+
+    def leak_check_note(self) -> str | None:
+        """What the bring-up leak proof (the run state's `leak_proof`) found instead."""
+        return self.leak_proof or NO_LEAK_PROOF
 
     def diagnostics(self) -> str:
         return diagnostics.collect(self.kube, self.manifests, self.kuadrant_namespace)
 
     def close(self) -> None:
         """Nothing per worker: the run's owner tears the stack down once (see shared_run)."""
-
-
-def _sa_name(hint: str) -> str:
-    cleaned = re.sub(r"[^a-z0-9-]+", "-", hint.lower()).strip("-")[:40].strip("-")
-    return f"e2e-{cleaned or 'user'}-{uuid.uuid4().hex[:8]}"

@@ -203,8 +203,9 @@ def tier_namespaces(kube: Kube, instance: str) -> list[str]:
 def teardown(
     kube: Kube, state: RunState, identities: Sequence[IdentityRecord], run_id: str
 ) -> list[str]:
-    """Delete the test identities, then (if this run deployed) what it created and the tier
-    namespaces that appeared during the run. Every step runs; failures are returned."""
+    """Delete the test and bring-up probe identities, then (if this run deployed) what it
+    created and the tier namespaces that appeared during the run. Every step runs; failures are
+    returned."""
     problems: list[str] = []
 
     def delete(what: str, *args: str, stdin: str | None = None) -> None:
@@ -215,7 +216,11 @@ def teardown(
     selector = f"{PART_OF}=maas-e2e,{RUN_LABEL}={run_id}"
     for ns in sorted({i.namespace for i in identities}):
         delete(f"test ServiceAccounts in {ns}", "serviceaccount", "-n", ns, "-l", selector)
-    for ns, names in _by_namespace((i.tier_namespace, i.maas_sa_name) for i in identities):
+    probes = state.probe_records()
+    for ns, names in _by_namespace((p.namespace, p.name) for p in probes):
+        delete(f"bring-up probe ServiceAccounts in {ns}", "serviceaccount", "-n", ns, *names)
+    everyone = [*identities, *probes]
+    for ns, names in _by_namespace((i.tier_namespace, i.maas_sa_name) for i in everyone):
         delete(f"maas-api's ServiceAccounts in {ns}", "serviceaccount", "-n", ns, *names)
     if not state.deployed:
         return problems

@@ -23,6 +23,7 @@ from maas_e2e.manifests import RenderedManifests, object_ref
 from maas_e2e.targets.base import TargetUnavailable
 from maas_e2e.targets.kube import Kube, KubeError, items
 from maas_e2e.targets.status import condition, describe_condition, is_true
+from maas_e2e.targets.traffic import HttpGateway
 
 LOG = logging.getLogger("maas_e2e.cluster")
 
@@ -31,7 +32,6 @@ WATCHED_KINDS = ("GatewayClass", "Deployment", "Gateway", "HTTPRoute", *POLICY_K
 MODEL_KIND = "LLMInferenceService"
 # Authorino's answer to a request without credentials: proof that the route and its policy work.
 PROBE_STATUS = 401
-PROBE_TIMEOUT_S = 10.0
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -305,11 +305,7 @@ _PROBE_HINT = (
 )
 
 
-def http_probe(verify: ssl.SSLContext | bool) -> Probe:
-    """A probe over real HTTP with the suite's TLS settings."""
-
-    def probe(url: str) -> int:
-        with httpx.Client(verify=verify, timeout=PROBE_TIMEOUT_S) as client:
-            return client.get(url).status_code
-
-    return probe
+def http_probe(verify: ssl.SSLContext | bool) -> HttpGateway:
+    """The gateway over real HTTP with the suite's TLS settings: a `Probe` for the gateway
+    probe, and `send` for the data-plane probes."""
+    return HttpGateway(verify)

@@ -60,7 +60,14 @@ class RunState:
     deployed: bool = False  # this run applied manifests: teardown owes their deletion
     owned: str = ""  # YAML of the objects that did not exist before the apply
     preexisting_tier_namespaces: list[str] = field(default_factory=list)
+    # The bring-up probes' own identities (IdentityRecord fields), removed with the test ones.
+    probe_identities: list[dict[str, str]] = field(default_factory=list)
+    # What the bring-up leak proof found, for the report of every test's leak check.
+    leak_proof: str = ""
     torn_down: bool = False
+
+    def probe_records(self) -> list[IdentityRecord]:
+        return [IdentityRecord(**record) for record in self.probe_identities]
 
 
 class SharedRun:
@@ -135,7 +142,9 @@ class SharedRun:
         with self._lock():
             state = self._read()
             identities = self.identities()
-            if state is None or state.torn_down or not (state.deployed or identities):
+            if state is None or state.torn_down:
+                return []
+            if not (state.deployed or identities or state.probe_identities):
                 return []
             problems = teardown(state, identities)
             state.torn_down = True
