@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
-from tests.fixtures.identities import IssueToken, NewIdentity
+from tests.fixtures.identities import IssueToken, NewIdentity, TokenFor
+from tests.fixtures.models import ModelRef
 
 from maas_e2e.api import MaasApi
 from maas_e2e.expected import Expected
+from maas_e2e.settings import Settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.discovery]
 
 PATHS = ["/v1/models", "/maas-api/v1/models"]
+MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture
@@ -70,6 +74,28 @@ def test_each_model_url_ends_in_its_namespace_and_name(listing: dict, expected: 
         assert urlsplit(url).path.rstrip("/").endswith(model.path), (
             f"{model.name}: url {url} does not end in {model.path}"
         )
+
+
+def test_the_listed_url_answers_as_listed(
+    api: MaasApi,
+    model: ModelRef,
+    token_for: TokenFor,
+    lowest_tier: str,
+    settings: Settings,
+) -> None:
+    """Users call the URL exactly as listed (the seed takes `.data[0].url`): it must reach the
+    model through the gateway. Not with --maas-gateway-url, a route the cluster cannot know."""
+    if settings.gateway_url:
+        pytest.skip("--maas-gateway-url: the listed URL is the cluster's, not the one used here")
+    token = token_for(lowest_tier)
+    listed = next(m["url"] for m in api.list_models(token).json()["data"] if m["id"] == model.name)
+    try:
+        resp = api.chat(listed, token, model=model.name, messages=MESSAGES, max_tokens=1)
+    except httpx.HTTPError as exc:
+        pytest.fail(f"{model.name}: the listed url {listed} cannot be reached: {exc!r}")
+    assert resp.status_code == 200, (
+        f"{model.name} at {listed}: expected 200, got {resp.status_code}"
+    )
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -138,3 +138,32 @@ def test_requests_denied_by_rbac_do_not_use_the_quota(
         f"after {limit.amount} RBAC-denied requests, {tier} ({limit}) should still get "
         f"{limit.amount} 200s, then 429\n{run.timeline()}"
     )
+
+
+def test_one_limit_counts_a_users_requests_to_every_model(
+    api: MaasApi,
+    model: ModelRef,
+    restricted_model: ModelRef,
+    token_for: TokenFor,
+    expected: Expected,
+) -> None:
+    """The counter is the user (auth.identity.userid), not the user and the model."""
+    tier = next(
+        (t for t in expected.tier_names
+         if t in restricted_model.allowed_tiers and expected.request_limit(t)),
+        None,
+    )  # fmt: skip
+    if tier is None:
+        pytest.skip("no rate-limited tier may call both models")
+    limit = expected.request_limit(tier)
+    token = token_for(tier)
+    half = limit.amount // 2
+    first = burst(api, model, token, half, stop=False)
+    first.assert_all(status=200)
+    rest = burst(api, restricted_model, token, limit.amount - half + 1)
+    attach_burst(rest, limit, title=f"{tier}: the rest of the limit at a second model")
+    rest.assert_all(status=200, upto=limit.amount - half)
+    assert rest.first_index_of(429) == limit.amount - half, (
+        f"{tier} ({limit}): after {half} requests to {model.name}, {restricted_model.name} "
+        f"should admit {limit.amount - half} more, then 429\n{rest.timeline()}"
+    )

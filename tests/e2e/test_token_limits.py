@@ -181,3 +181,19 @@ def test_completion_tokens_count_against_the_budget(
             budget,
             title=f"{tier} budget crossed by completion tokens",
         )
+
+
+def test_a_second_user_keeps_its_own_token_budget(
+    api: MaasApi,
+    model: ModelRef,
+    token_for: TokenFor,
+    expected: Expected,
+    token_crossable_tier: str,
+) -> None:
+    tier = token_crossable_tier
+    budget, requests = expected.token_limit(tier), expected.request_limit(tier)
+    words = words_to_cross(budget, requests)
+    spent = run_until_429(api, model, token_for(tier), words, requests_available(requests))
+    assert spent[-1][0] == 429, f"{tier} budget {budget}: the first user never got a 429: {spent}"
+    status, _ = chat_usage(api, model, token_for(tier), 1)
+    assert status == 200, f"a second {tier} user after the first spent {budget}: got {status}"
