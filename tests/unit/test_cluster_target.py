@@ -166,12 +166,6 @@ def test_unreadable_issuer_discovery_is_an_oidc_error() -> None:
         _target(fake).fetch_issuer_keys()
 
 
-def test_issuer_url_is_the_api_server_of_the_kubeconfig() -> None:
-    config = {"clusters": [{"name": "c", "cluster": {"server": "https://api.example.com:6443"}}]}
-    fake = FakeKubectl().on("config", "view", "--minify", json=config)
-    assert _target(fake).issuer_url() == "https://api.example.com:6443"
-
-
 def test_cluster_cannot_tell_which_requests_models_served() -> None:
     assert _target(FakeKubectl()).served_request_ids() is None
 

@@ -27,10 +27,6 @@ class Target(Protocol):
         """A user of `tier` no test has used before, so counters start from zero."""
         ...
 
-    def issuer_url(self) -> str:
-        """Base URL serving `/.well-known/openid-configuration` of the token issuer."""
-        ...
-
     def fetch_issuer_keys(self) -> tuple[str, dict[str, Any]]:
         """(issuer, JWKS) as the issuer publishes them through OIDC discovery.
 

@@ -176,13 +176,6 @@ class ClusterTarget:
             )
         return self._default
 
-    def issuer_url(self) -> str:
-        """The API server's URL (its discovery needs the kubeconfig's credentials: use
-        `fetch_issuer_keys`)."""
-        config = self.kube.json("config", "view", "--minify")
-        clusters = config.get("clusters") or [{}]
-        return str((clusters[0].get("cluster") or {}).get("server", ""))
-
     def fetch_issuer_keys(self) -> tuple[str, dict[str, Any]]:
         """OIDC discovery and the signing keys, read from the API server as kubectl does."""
         try:

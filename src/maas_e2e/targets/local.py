@@ -37,6 +37,10 @@ class LocalTarget:
     process: subprocess.Popen | None = None
     name: str = "local"
     _workdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+    _http: httpx.Client = field(
+        default_factory=lambda: httpx.Client(timeout=HTTP_TIMEOUT_S), repr=False
+    )
+    """One keep-alive client for the identity plane and the leak check, asked after every test."""
 
     @classmethod
     def start(
@@ -96,10 +100,9 @@ class LocalTarget:
 
     def new_identity(self, tier: str, group: str, hint: str) -> Identity:
         username = f"e2e-{hint}-{uuid.uuid4().hex[:8]}"
-        resp = httpx.post(
+        resp = self._http.post(
             f"{self.apiserver_url}/local/v1/users/{username}/token",
             json={"groups": [group]},
-            timeout=HTTP_TIMEOUT_S,
         )
         if resp.status_code != 201:
             raise TargetUnavailable(
@@ -108,17 +111,13 @@ class LocalTarget:
             )
         return Identity(username=username, tier=tier, token=resp.json()["token"])
 
-    def issuer_url(self) -> str:
-        return self.apiserver_url
-
     def fetch_issuer_keys(self) -> tuple[str, dict[str, Any]]:
-        with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
-            return fetch_jwks(client, self.apiserver_url)
+        return fetch_jwks(self._http, self.apiserver_url)
 
     def served_request_ids(self) -> set[str] | None:
         ids: set[str] = set()
         for backend in self.model_backends.values():
-            resp = httpx.get(f"{backend}/_local/served", timeout=HTTP_TIMEOUT_S)
+            resp = self._http.get(f"{backend}/_local/served")
             resp.raise_for_status()
             ids.update(resp.json()["ids"])
         return ids
@@ -128,6 +127,7 @@ class LocalTarget:
         return None
 
     def close(self) -> None:
+        self._http.close()
         if self.process is not None:
             _terminate(self.process)
             self.process = None
