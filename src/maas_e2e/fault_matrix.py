@@ -51,6 +51,9 @@ FAULT_AREAS: dict[str, str] = {
     "usage-inconsistent": "inference",
     "stream-without-done": "inference",
     "denied-requests-reach-model": "rate_limits",
+    "rate-limit-per-model": "rate_limits",
+    "token-limit-per-tier": "token_limits",
+    "models-url-wrong-host": "discovery",
 }
 """The area (e2e marker) whose tests must catch each fault: the suite's claim about itself."""
 
@@ -189,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     bad = [r for r in runs if verdict(r) not in ("green", "caught")]
     for run in bad:
         print(f"\n--- {run.fault}: {verdict(run)} ---\n{run.output}", file=sys.stderr)
+    # One closing line a CI log reader understands: each run is a check that passed or failed.
+    print(f"\nmatrix: {len(runs) - len(bad)} passed, {len(bad)} failed")
     return 1 if bad else 0
 
 

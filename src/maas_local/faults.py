@@ -75,6 +75,17 @@ CATALOGUE = MappingProxyType(
         "denied-requests-reach-model": (
             "requests the gateway answers 429 still reach the model (its answer discarded)"
         ),
+        "rate-limit-per-model": (
+            "request limits count per user and model, not per user: "
+            "a user gets the limit again at every model"
+        ),
+        "token-limit-per-tier": (
+            "token limits count per tier, not per user: "
+            "one user spends the whole tier's token budget"
+        ),
+        "models-url-wrong-host": (
+            "GET /v1/models entries point at the model's in-cluster service instead of the gateway"
+        ),
     }
 )
 """Fault name -> the contract promise it breaks, in catalogue order."""

@@ -136,6 +136,14 @@ def second_user_after_first_used_the_limit(env: Env) -> int:
     return env.chat(env.maas_token(FREE), max_tokens=1).status_code
 
 
+def other_model_after_the_limit_at_one(env: Env) -> int:
+    """A premium user (the tier that may call both models) spends its limit at one model."""
+    token, limit = env.maas_token(PREMIUM), env.config.request_limits["premium"].limit
+    statuses = [env.chat(token, max_tokens=1).status_code for _ in range(limit)]
+    assert statuses == [200] * limit, f"expected {limit} admissions at one model, got {statuses}"
+    return env.chat(token, model=PREMIUM_MODEL, max_tokens=1).status_code
+
+
 def allowed_request_after_a_limit_of_rbac_denials(env: Env) -> int:
     token = env.maas_token(FREE)
     denied = [env.chat(token, model=PREMIUM_MODEL).status_code for _ in range(env.free_limit)]
@@ -157,10 +165,10 @@ def status_once_the_window_has_passed(env: Env) -> int:
     return polling(lambda: env.chat(token, max_tokens=1).status_code)
 
 
-def status_after_the_token_budget(env: Env, prompt: str, max_tokens: int) -> int:
-    """Spend the free token budget (by `usage.total_tokens`), then ask once more."""
+def spend_the_token_budget(env: Env, token: str, prompt: str, max_tokens: int) -> None:
+    """Spend the free token budget (by `usage.total_tokens`) within the request limit."""
     budget = env.config.token_limits["free"].limit
-    token, used = env.maas_token(FREE), 0
+    used = 0
     for _ in range(env.free_limit - 1):
         resp = env.chat(token, prompt=prompt, max_tokens=max_tokens)
         assert resp.status_code == 200, f"expected admission at {used}/{budget}, got {resp}"
@@ -168,6 +176,12 @@ def status_after_the_token_budget(env: Env, prompt: str, max_tokens: int) -> int
         if used >= budget:
             break
     assert used >= budget, f"expected to spend the budget {budget} in time, spent {used}"
+
+
+def status_after_the_token_budget(env: Env, prompt: str, max_tokens: int) -> int:
+    """Spend the free token budget, then ask once more."""
+    token = env.maas_token(FREE)
+    spend_the_token_budget(env, token, prompt, max_tokens)
     return env.chat(token, max_tokens=1).status_code
 
 
@@ -178,6 +192,11 @@ def status_after_big_prompts(env: Env) -> int:
 
 def status_after_big_completions(env: Env) -> int:
     return status_after_the_token_budget(env, "hi", max_tokens=1000)
+
+
+def second_user_after_first_spent_the_token_budget(env: Env) -> int:
+    spend_the_token_budget(env, env.maas_token(FREE), "hi", max_tokens=1000)
+    return env.chat(env.maas_token(FREE), max_tokens=1).status_code
 
 
 def token_audience(env: Env) -> Any:
@@ -256,6 +275,11 @@ def free_tier_at_premium_model(env: Env) -> int:
 
 def models_without_url(env: Env) -> list[str]:
     return sorted(m["id"] for m in env.models() if "url" not in m)
+
+
+def models_listed_off_the_gateway(env: Env) -> list[str]:
+    """Ids whose listed url does not go through the gateway users reach."""
+    return sorted(m["id"] for m in env.models() if not m["url"].startswith(env.urls.gateway + "/"))
 
 
 def models_not_ready(env: Env) -> list[str]:
@@ -356,6 +380,9 @@ CASES: dict[str, Case] = {
     "denied-requests-reach-model": Case(
         limited_request_reached_the_model, (429, False), (429, True)
     ),
+    "rate-limit-per-model": Case(other_model_after_the_limit_at_one, 429, 200),
+    "token-limit-per-tier": Case(second_user_after_first_spent_the_token_budget, 200, 429),
+    "models-url-wrong-host": Case(models_listed_off_the_gateway, [], MODEL_IDS),
 }
 
 

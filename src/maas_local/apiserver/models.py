@@ -9,6 +9,11 @@ from maas_local.config import ModelSpec
 READY_CONDITIONS = ("Ready", "WorkloadsReady", "RouterReady", "PresetsCombined")
 
 
+def workload_url(spec: ModelSpec) -> str:
+    """The model's Service as KServe names it: reachable only from inside the cluster."""
+    return f"http://{spec.name}-kserve-workload-svc.{spec.namespace}.svc.cluster.local:8000"
+
+
 def llm_inference_service(spec: ModelSpec, gateway_url: str) -> dict:
     created = datetime.fromtimestamp(spec.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
@@ -23,7 +28,11 @@ def llm_inference_service(spec: ModelSpec, gateway_url: str) -> dict:
         "spec": {"model": {"name": spec.served_model_name}},
         "status": {
             "url": f"{gateway_url}/{spec.namespace}/{spec.name}",
-            "addresses": [{"url": f"{gateway_url}/{spec.namespace}/{spec.name}"}],
+            # The gateway's address first, then the workload service's in-cluster one.
+            "addresses": [
+                {"url": f"{gateway_url}/{spec.namespace}/{spec.name}"},
+                {"url": workload_url(spec)},
+            ],
             "observedGeneration": spec.generation,
             "conditions": [
                 {"type": t, "status": "True", "lastTransitionTime": created}

@@ -120,14 +120,14 @@ class _Gateway:
             client, self.apiserver_url, request.headers, self.model_rule, self.faults
         )
         tier = await self.tiers.tier_of(client, identity)
-        userid = identity.userid
+        userid, model = identity.userid, route.prefix.strip("/")
         if "rbac-denials-count" in self.faults:
             # The regression: Limitador counts before Authorino's verdict, so 403s use quota.
-            admitted = self.requests.admit(tier, userid)
+            admitted = self.requests.admit(tier, userid, model)
             await self._authorize(client, identity, path)
         else:
             await self._authorize(client, identity, path)
-            admitted = self.requests.admit(tier, userid)
+            admitted = self.requests.admit(tier, userid, model)
         if not admitted or not self.tokens.admit(tier, userid):
             return await self._too_many_requests(client, request, route, path)
         return await proxy.forward(

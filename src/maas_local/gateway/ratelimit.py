@@ -41,14 +41,21 @@ class RequestLimiter:
             return Limit(limit.limit, NEVER_SECONDS)  # the counter's expiry never set
         return limit
 
-    def admit(self, tier: str, userid: str) -> bool:
-        """Count the request and say whether it may pass; a tier without a limit always passes."""
+    def admit(self, tier: str, userid: str, model: str) -> bool:
+        """Count the request and say whether it may pass; a tier without a limit always passes.
+
+        `model` (`<namespace>/<name>`) is not part of the policy's counter: one limit covers a
+        user's requests to every model. Only a regression keys on it.
+        """
         item = self._items.get(tier)
         if item is None:
             return True
         # `rate-limit-per-tier`: the counter keyed by the predicate's tier alone, not the user.
-        counter = "" if "rate-limit-per-tier" in self._faults else userid
-        if not self._limiter.test(item, tier, counter) and "rate-limit-off" not in self._faults:
+        counter = ["" if "rate-limit-per-tier" in self._faults else userid]
+        if "rate-limit-per-model" in self._faults:
+            # The regression: the route's model added to the counter's descriptors.
+            counter.append(model)
+        if not self._limiter.test(item, tier, *counter) and "rate-limit-off" not in self._faults:
             return False
-        self._limiter.hit(item, tier, counter)
+        self._limiter.hit(item, tier, *counter)
         return True

@@ -34,13 +34,17 @@ class TokenLimiter:
         item = self._items.get(tier)
         if item is None or "token-limit-off" in self._faults:
             return True
-        return self._limiter.test(item, tier, userid)
+        return self._limiter.test(item, tier, self._counter(userid))
 
     def count(self, tier: str, userid: str, total_tokens: int) -> None:
         """Add an answer's tokens, unchecked."""
         item = self._items.get(tier)
         if item is not None and total_tokens > 0:
-            self._limiter.hit(item, tier, userid, cost=total_tokens)
+            self._limiter.hit(item, tier, self._counter(userid), cost=total_tokens)
+
+    def _counter(self, userid: str) -> str:
+        # `token-limit-per-tier`: the counter keyed by the predicate's tier alone, not the user.
+        return "" if "token-limit-per-tier" in self._faults else userid
 
     def meter(self, tier: str, userid: str, headers: Mapping[str, str]) -> TokenMeter | None:
         """What watches an answer's body for its usage; None when no limit applies."""

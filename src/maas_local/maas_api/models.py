@@ -51,6 +51,12 @@ def model_entry(item: dict[str, Any], faults: frozenset[str] = frozenset()) -> d
         # The regression: only InferenceService's `status.address.url`, which an
         # LLMInferenceService does not have.
         url = _mapping(status.get("address")).get("url")
+    elif "models-url-wrong-host" in faults:
+        # The regression: the last of `status.addresses`, taken as the most specific, which
+        # KServe fills with the workload's in-cluster Service after the gateway's address.
+        addresses = status.get("addresses")
+        last = addresses[-1] if isinstance(addresses, list) and addresses else None
+        url = _mapping(last).get("url")
     else:
         url = _url(status)
     if url:
