@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 from jwt import PyJWKSet
 
-from maas_e2e.naming import expected_namespace, expected_sa_name
+from maas_e2e.naming import expected_namespace, expected_sa_name, expected_subject
 
 ALGORITHM = "RS256"
 DEFAULT_SKEW_SECONDS = 30.0
@@ -143,7 +143,7 @@ class ClaimsChecker:
     def _identity(self, claims: Mapping[str, Any], username: str, tier: str) -> list[Mismatch]:
         namespace = expected_namespace(self.instance, tier)
         sa_name = expected_sa_name(username)
-        subject = f"system:serviceaccount:{namespace}:{sa_name}"
+        subject = expected_subject(self.instance, tier, username)
         found: list[Mismatch] = []
         if claims.get("sub") != subject:
             found.append(Mismatch("sub", subject, claims.get("sub")))

@@ -318,7 +318,9 @@ class _Reader:
         """Per tier, the single rate of the limit whose `when` is `auth.identity.tier == "t"`."""
         found: dict[str, Limit] = {}
         for policy in self.m.of_kind(kind):
-            for path, limits in _policy_sections(policy.get("spec") or {}, "limits"):
+            read = len(found)
+            sections = list(_policy_sections(policy.get("spec") or {}, "limits"))
+            for path, limits in sections:
                 for limit_name, limit in limits.items():
                     field = f"{path}.{limit_name}"
                     tier = self._limit_tier(policy, field, limit)
@@ -329,6 +331,12 @@ class _Reader:
                     if tier in found:
                         raise self._fail(policy, f"{field}: tier {tier!r} has a second {kind}")
                     found[tier] = self._single_rate(policy, field, limit)
+            if any(limits for _, limits in sections) and len(found) == read:
+                # A policy whose limits the suite cannot attribute to tiers would turn every
+                # limit test into a skip: refuse it instead of passing vacuously.
+                raise self._fail(
+                    policy, 'no limit has a `auth.identity.tier == "<tier>"` predicate'
+                )
         return found
 
     def _limit_tier(self, policy: Mapping[str, Any], field: str, limit: Any) -> str | None:

@@ -53,12 +53,12 @@ def test_the_window_reopens_when_it_has_passed_and_not_before(
     final = retrying(poll)
     history = ", ".join(f"{t:.0f}s:{s}" for t, s in polls[-5:])
     assert final == 200, (
-        f"{lowest_tier} ({limit}): still {final} {polls[-1][0]:.0f}s after the first hit; "
-        f"the window never reopened (last polls {history})"
+        f"{lowest_tier} ({limit}): expected a 200 once the {limit.seconds}s window passed; "
+        f"the last poll, {polls[-1][0]:.0f}s after the first hit, got {final} "
+        f"(last polls {history})"
     )
     reopened_at = polls[-1][0]
     assert reopened_at >= limit.seconds - POLL_S, (
         f"{lowest_tier} ({limit}): reopened {reopened_at:.1f}s after the first hit, before the "
         f"{limit.seconds}s window ended (last polls {history})"
     )
-    assert all(status == 429 for _, status in polls[:-1]), f"polls before reopening: {polls}"

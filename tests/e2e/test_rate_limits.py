@@ -49,12 +49,9 @@ def test_each_tier_gets_429_exactly_after_its_limit(
     limit = expected.request_limit(rate_limited_tier)
     run = burst(api, model, token_for(rate_limited_tier), limit.amount + 1)
     attach_burst(run, limit, title=f"{rate_limited_tier} burst")
-    run.assert_all(status=200, upto=limit.amount)
-    assert run.first_index_of(429) == limit.amount, (
-        f"{rate_limited_tier} ({limit}): expected the first 429 at request #{limit.amount + 1}, "
-        f"got statuses {run.statuses}\n{run.timeline()}"
-    )
     assert_token_budget_not_the_cause(run, expected, rate_limited_tier)
+    run.assert_all(status=200, upto=limit.amount)
+    run.assert_first_at(limit.amount, status=429)
 
 
 def test_the_429_says_too_many_requests(
@@ -156,6 +153,8 @@ def test_one_limit_counts_a_users_requests_to_every_model(
     if tier is None:
         pytest.skip("no rate-limited tier may call both models")
     limit = expected.request_limit(tier)
+    if limit.amount < 2:
+        pytest.skip(f"{tier} ({limit}) cannot be split across two models")
     token = token_for(tier)
     half = limit.amount // 2
     first = burst(api, model, token, half, stop=False)

@@ -10,6 +10,7 @@ from tests.fixtures.identities import IssueToken, NewIdentity, TokenFor
 from tests.fixtures.models import ModelRef
 
 from maas_e2e.api import MaasApi
+from maas_e2e.checks import assert_authorino_401
 from maas_e2e.expected import Expected
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rejections]
@@ -26,17 +27,9 @@ def tamper(token: str) -> str:
     return f"{header}.{forged}.{signature}"
 
 
-def assert_401(resp, reason: str) -> None:
-    assert resp.status_code == 401, f"expected 401, got {resp.status_code}: {resp.text[:200]}"
-    challenge = resp.headers.get("www-authenticate", "")
-    assert challenge.startswith("Bearer realm="), f"WWW-Authenticate: {challenge!r}"
-    actual = resp.headers.get("x-ext-auth-reason")
-    assert actual == reason, f"X-Ext-Auth-Reason: expected {reason!r}, got {actual!r}"
-
-
 def test_model_request_without_a_token_is_401(api: MaasApi, model: ModelRef) -> None:
     resp = api.chat(model.url, None, model=model.name, messages=MESSAGES)
-    assert_401(resp, "credential not found")
+    assert_authorino_401(resp, "credential not found")
 
 
 @pytest.mark.parametrize(
@@ -47,14 +40,16 @@ def test_model_request_without_a_token_is_401(api: MaasApi, model: ModelRef) -> 
 def test_model_request_with_a_garbage_token_is_401(
     api: MaasApi, model: ModelRef, token: str
 ) -> None:
-    assert_401(api.chat(model.url, token, model=model.name, messages=MESSAGES), "not authenticated")
+    assert_authorino_401(
+        api.chat(model.url, token, model=model.name, messages=MESSAGES), "not authenticated"
+    )
 
 
 def test_model_request_with_a_tampered_signature_is_401(
     api: MaasApi, model: ModelRef, token_for: TokenFor, lowest_tier: str
 ) -> None:
     forged = tamper(token_for(lowest_tier))
-    assert_401(
+    assert_authorino_401(
         api.chat(model.url, forged, model=model.name, messages=MESSAGES), "not authenticated"
     )
 
@@ -65,7 +60,7 @@ def test_the_raw_cluster_identity_is_refused_at_the_model(
     """A cluster identity is for maas-api's audience, not the gateway's: wrong audience."""
     identity = new_identity(lowest_tier)
     resp = api.chat(model.url, identity.token, model=model.name, messages=MESSAGES)
-    assert_401(resp, "not authenticated")
+    assert_authorino_401(resp, "not authenticated")
 
 
 def test_a_tier_rbac_does_not_allow_gets_403(

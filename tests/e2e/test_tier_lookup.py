@@ -26,7 +26,8 @@ def lookup(api: MaasApi, caller: Identity, groups: list[str]) -> tuple[int, dict
 def test_each_group_of_a_tier_resolves_to_the_tier_it_maps_to(
     api: MaasApi, caller: Identity, expected: Expected, tier: str
 ) -> None:
-    for group in expected.tier(tier).groups:
+    groups = (*expected.tier(tier).groups, expected.tier_group(tier))
+    for group in groups:
         wanted = expected.tier_for_groups([group])
         status, body = lookup(api, caller, [group])
         assert (status, body) == (200, {"tier": wanted}), (
