@@ -13,7 +13,7 @@ from tests.fixtures.models import ModelRef
 
 from maas_e2e.api import MaasApi
 from maas_e2e.burst import Burst, send_burst
-from maas_e2e.expected import Expected
+from maas_e2e.expected import Expected, Limit
 from maas_e2e.reporting.attach import attach_burst
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rate_limits]
@@ -30,6 +30,23 @@ def burst(api: MaasApi, model: ModelRef, token: str, count: int, stop: bool = Tr
         return api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=1)
 
     return send_burst(send, count, stop_at_status=429 if stop else None)
+
+
+@pytest.fixture
+def lowest_limit(expected: Expected, lowest_tier: str) -> Limit:
+    """The request limit of the lowest tier, the one the seed's manual check exercises."""
+    limit = expected.request_limit(lowest_tier)
+    if limit is None:
+        pytest.skip(f"the {lowest_tier} tier has no request limit in the manifests")
+    return limit
+
+
+def exhaust(api: MaasApi, model: ModelRef, token: str, limit: Limit, title: str) -> Burst:
+    """Spend a user's whole limit and see the first 429 (limit + 1 requests, no more)."""
+    run = burst(api, model, token, limit.amount + 1)
+    attach_burst(run, limit, title=title)
+    assert run.first_index_of(429) == limit.amount, f"no 429 right after {limit}:\n{run.timeline()}"
+    return run
 
 
 def assert_token_budget_not_the_cause(burst_: Burst, expected: Expected, tier: str) -> None:
@@ -55,30 +72,20 @@ def test_each_tier_gets_429_exactly_after_its_limit(
 
 
 def test_the_429_says_too_many_requests(
-    api: MaasApi, model: ModelRef, token_for: TokenFor, expected: Expected, lowest_tier: str
+    api: MaasApi, model: ModelRef, token_for: TokenFor, lowest_limit: Limit, lowest_tier: str
 ) -> None:
-    limit = expected.request_limit(lowest_tier)
-    if limit is None:
-        pytest.skip(f"the {lowest_tier} tier has no request limit in the manifests")
-    run = burst(api, model, token_for(lowest_tier), limit.amount + 1)
-    attach_burst(run, limit, title=f"{lowest_tier} burst")
+    run = exhaust(api, model, token_for(lowest_tier), lowest_limit, f"{lowest_tier} burst")
     denied = run.responses[-1]
-    assert denied.status_code == 429, f"no 429 after {limit}:\n{run.timeline()}"
     assert denied.text == "Too Many Requests\n", f"429 body: {denied.text!r}"
 
 
 def test_every_request_after_the_limit_in_the_window_is_429(
-    api: MaasApi, model: ModelRef, token_for: TokenFor, expected: Expected, lowest_tier: str
+    api: MaasApi, model: ModelRef, token_for: TokenFor, lowest_limit: Limit, lowest_tier: str
 ) -> None:
-    limit = expected.request_limit(lowest_tier)
-    if limit is None:
-        pytest.skip(f"the {lowest_tier} tier has no request limit in the manifests")
     token = token_for(lowest_tier)
-    first = burst(api, model, token, limit.amount + 1)
-    attach_burst(first, limit, title=f"{lowest_tier} burst")
-    assert first.first_index_of(429) is not None, f"no 429 after {limit}:\n{first.timeline()}"
+    exhaust(api, model, token, lowest_limit, f"{lowest_tier} burst")
     later = burst(api, model, token, AFTER_LIMIT, stop=False)
-    attach_burst(later, limit, admitted=0, title=f"{lowest_tier} later in the same window")
+    attach_burst(later, lowest_limit, admitted=0, title=f"{lowest_tier} later in the same window")
     later.assert_all(status=429)
 
 
@@ -97,16 +104,11 @@ def test_16_requests_see_429_only_below_a_limit_of_16(
 
 
 def test_a_second_user_of_the_tier_is_unaffected(
-    api: MaasApi, model: ModelRef, token_for: TokenFor, expected: Expected, lowest_tier: str
+    api: MaasApi, model: ModelRef, token_for: TokenFor, lowest_limit: Limit, lowest_tier: str
 ) -> None:
-    limit = expected.request_limit(lowest_tier)
-    if limit is None:
-        pytest.skip(f"the {lowest_tier} tier has no request limit in the manifests")
-    exhausted = burst(api, model, token_for(lowest_tier), limit.amount + 1)
-    attach_burst(exhausted, limit, title=f"first {lowest_tier} user")
-    assert exhausted.first_index_of(429) is not None, f"no 429:\n{exhausted.timeline()}"
+    exhaust(api, model, token_for(lowest_tier), lowest_limit, f"first {lowest_tier} user")
     other = burst(api, model, token_for(lowest_tier), 1)
-    attach_burst(other, limit, title=f"second {lowest_tier} user")
+    attach_burst(other, lowest_limit, title=f"second {lowest_tier} user")
     other.assert_all(status=200)
 
 
