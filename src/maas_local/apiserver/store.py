@@ -16,6 +16,10 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _metadata(name: str, uid: str, labels: dict[str, str], created: str) -> dict:
+    return {"name": name, "uid": uid, "labels": dict(labels), "creationTimestamp": created}
+
+
 @dataclass(frozen=True)
 class User:
     name: str
@@ -32,16 +36,11 @@ class ServiceAccount:
     created: str = field(default_factory=now_rfc3339)
 
     def to_object(self) -> dict:
+        meta = _metadata(self.name, self.uid, self.labels, self.created)
         return {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
-            "metadata": {
-                "name": self.name,
-                "namespace": self.namespace,
-                "uid": self.uid,
-                "labels": dict(self.labels),
-                "creationTimestamp": self.created,
-            },
+            "metadata": {**meta, "namespace": self.namespace},
         }
 
 
@@ -56,12 +55,7 @@ class Namespace:
         return {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {
-                "name": self.name,
-                "uid": self.uid,
-                "labels": dict(self.labels),
-                "creationTimestamp": self.created,
-            },
+            "metadata": _metadata(self.name, self.uid, self.labels, self.created),
             "status": {"phase": "Active"},
         }
 
