@@ -49,6 +49,14 @@ def exhaust(api: MaasApi, model: ModelRef, token: str, limit: Limit, title: str)
     return run
 
 
+def rate_limited_tier_where(expected: Expected, model: ModelRef, *, allowed: bool) -> str:
+    """The first tier with a request limit that RBAC lets (or does not let) call `model`."""
+    for tier in expected.tier_names:
+        if (tier in model.allowed_tiers) == allowed and expected.request_limit(tier):
+            return tier
+    pytest.skip(f"no rate-limited tier is {'allowed' if allowed else 'denied'} {model.name}")
+
+
 def assert_token_budget_not_the_cause(burst_: Burst, expected: Expected, tier: str) -> None:
     """A 429 proves the request limit only while the same user's token budget is not spent."""
     budget = expected.token_limit(tier)
@@ -119,13 +127,7 @@ def test_requests_denied_by_rbac_do_not_use_the_quota(
     token_for: TokenFor,
     expected: Expected,
 ) -> None:
-    tier = next(
-        (t for t in expected.tier_names
-         if t not in restricted_model.allowed_tiers and expected.request_limit(t)),
-        None,
-    )  # fmt: skip
-    if tier is None:
-        pytest.skip("no rate-limited tier is denied a model by RBAC")
+    tier = rate_limited_tier_where(expected, restricted_model, allowed=False)
     limit = expected.request_limit(tier)
     token = token_for(tier)
     denied = burst(api, restricted_model, token, limit.amount, stop=False)
@@ -147,13 +149,7 @@ def test_one_limit_counts_a_users_requests_to_every_model(
     expected: Expected,
 ) -> None:
     """The counter is the user (auth.identity.userid), not the user and the model."""
-    tier = next(
-        (t for t in expected.tier_names
-         if t in restricted_model.allowed_tiers and expected.request_limit(t)),
-        None,
-    )  # fmt: skip
-    if tier is None:
-        pytest.skip("no rate-limited tier may call both models")
+    tier = rate_limited_tier_where(expected, restricted_model, allowed=True)
     limit = expected.request_limit(tier)
     if limit.amount < 2:
         pytest.skip(f"{tier} ({limit}) cannot be split across two models")

@@ -57,6 +57,20 @@ def _stream_usage(events: list[str]) -> int:
     raise AssertionError("streamed response with include_usage carried no usage chunk")
 
 
+def spend_the_budget(
+    api: MaasApi,
+    model: ModelRef,
+    token: str,
+    expected: Expected,
+    tier: str,
+    stream: bool = False,
+) -> list[tuple[int, int]]:
+    """Prompts long enough to cross the tier's budget before its request limit, until a 429."""
+    requests = expected.request_limit(tier)
+    words = words_to_cross(expected.token_limit(tier), requests)
+    return run_until_429(api, model, token, words, requests_available(requests), stream)
+
+
 def expected_statuses(results: list[tuple[int, int]], budget: Limit) -> list[int]:
     """What Limitador must answer: 200 while the tokens used before the request < budget."""
     used, statuses = 0, []
@@ -76,11 +90,8 @@ def test_token_budget_admits_the_crossing_request_then_429(
     stream: bool,
 ) -> None:
     tier = token_crossable_tier
-    budget, requests = expected.token_limit(tier), expected.request_limit(tier)
-    words = words_to_cross(budget, requests)
-    results = run_until_429(
-        api, model, token_for(tier), words, requests_available(requests), stream
-    )
+    budget = expected.token_limit(tier)
+    results = spend_the_budget(api, model, token_for(tier), expected, tier, stream)
     actual = [s for s, _ in results]
     wanted = expected_statuses(results, budget)
     attach_token_run(
@@ -191,9 +202,8 @@ def test_a_second_user_keeps_its_own_token_budget(
     token_crossable_tier: str,
 ) -> None:
     tier = token_crossable_tier
-    budget, requests = expected.token_limit(tier), expected.request_limit(tier)
-    words = words_to_cross(budget, requests)
-    spent = run_until_429(api, model, token_for(tier), words, requests_available(requests))
+    budget = expected.token_limit(tier)
+    spent = spend_the_budget(api, model, token_for(tier), expected, tier)
     assert spent[-1][0] == 429, f"{tier} budget {budget}: the first user never got a 429: {spent}"
     status, _ = chat_usage(api, model, token_for(tier), 1)
     assert status == 200, f"a second {tier} user after the first spent {budget}: got {status}"
