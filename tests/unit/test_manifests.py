@@ -203,3 +203,32 @@ def test_model_rbac_binds_the_tier_groups(e2e: list[dict], binding: str, tiers: 
     subjects = one(e2e, "RoleBinding", binding)["subjects"]
     prefix = "system:serviceaccounts:maas-default-gateway-tier-"
     assert {s["name"].removeprefix(prefix) for s in subjects if s["kind"] == "Group"} == tiers
+
+
+# KServe (release-v0.15, config/llmisvc/config-llm-template.yaml) mounts the model's self-signed
+# certificate secret `<name>-kserve-self-signed-certs` here; a path elsewhere makes the simulator
+# exit at start and the model never becomes Ready.
+KSERVE_CERT_DIR = "/etc/ssl/certs"
+
+
+@pytest.mark.parametrize("name", ["facebook-opt-125m-simulated", "premium-simulated"])
+def test_simulator_tls_files_are_where_kserve_mounts_them(e2e: list[dict], name: str) -> None:
+    container = one(e2e, "LLMInferenceService", name)["spec"]["template"]["containers"][0]
+    args = container["args"]
+    assert args[args.index("--ssl-certfile") + 1] == f"{KSERVE_CERT_DIR}/tls.crt"
+    assert args[args.index("--ssl-keyfile") + 1] == f"{KSERVE_CERT_DIR}/tls.key"
+
+
+def test_every_model_serves_tls_from_the_kserve_mount(e2e: list[dict]) -> None:
+    for svc in (o for o in e2e if o["kind"] == "LLMInferenceService"):
+        for container in svc["spec"]["template"]["containers"]:
+            paths = [a for a in container.get("args") or [] if a.startswith("/") and "tls" in a]
+            outside = [p for p in paths if not p.startswith(f"{KSERVE_CERT_DIR}/")]
+            assert not outside, f"{svc['metadata']['name']}: TLS files outside KServe's mount"
+
+
+def test_the_gateway_is_not_managed_by_odh_model_controller(e2e: list[dict]) -> None:
+    """Without the annotation, odh-model-controller adds a gateway AuthPolicy of its own
+    (maas-default-gateway-authn) that overrides ours (upstream #164)."""
+    gateway = one(e2e, "Gateway", "maas-default-gateway")
+    assert gateway["metadata"]["annotations"]["opendatahub.io/managed"] == "false"
