@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from maas_e2e.maas_api_commits import ID_FROM_MODEL_NAME, MaasApiCommit, UnknownMaasApi
+from maas_e2e.maas_api_commits import commit_of_image as maas_api_commit_of
 from maas_e2e.manifests import ManifestError, RenderedManifests, load_manifests, object_ref
 
 TIER_CONFIGMAP = "tier-to-group-mapping"
@@ -69,11 +71,17 @@ class Tier:
 
 @dataclass(frozen=True)
 class Model:
-    """An LLMInferenceService and the tiers whose MaaS tokens RBAC lets `post` to it."""
+    """An LLMInferenceService, the tiers whose MaaS tokens RBAC lets `post` to it, and the
+    `id` the pinned maas-api lists it under."""
 
     namespace: str
     name: str
     allowed_tiers: frozenset[str]
+    listed_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.listed_id:
+            object.__setattr__(self, "listed_id", self.name)
 
     @property
     def path(self) -> str:
@@ -86,6 +94,7 @@ class Expected:
     """Everything the suite expects of a deployment, from one rendering of its manifests."""
 
     instance: str
+    maas_api: MaasApiCommit
     audience: str
     maas_api_audiences: tuple[str, ...]
     tiers: tuple[Tier, ...]
@@ -180,16 +189,18 @@ class _Reader:
 
     def expected(self) -> Expected:
         instance = self.instance()
+        maas_api = self.maas_api_commit()
         tiers = self.tiers()
         names = {t.name for t in tiers}
         return Expected(
             instance=instance,
+            maas_api=maas_api,
             audience=self.gateway_audiences()[0],
             maas_api_audiences=tuple(self.maas_api_audiences()),
             tiers=tiers,
             request_limits=MappingProxyType(self.limits("RateLimitPolicy", names)),
             token_limits=MappingProxyType(self.limits("TokenRateLimitPolicy", names)),
-            models=tuple(self.models(instance, names)),
+            models=tuple(self.models(instance, names, maas_api)),
             identity_namespaces=MappingProxyType(self.identity_namespaces(names)),
             content_hash=hashlib.sha256(self.m.text.encode("utf-8")).hexdigest(),
         )
@@ -222,6 +233,20 @@ class _Reader:
                 "or set INSTANCE_NAME on Deployment maas-api",
             )
         return gateways[0]["metadata"]["name"]
+
+    def maas_api_commit(self) -> MaasApiCommit:
+        """The maas-api commit the manifests pin, whose promises the suite then expects."""
+        if self.maas_api is None:
+            raise self._fail("Deployment", f"no Deployment {MAAS_API_NAME!r}")
+        containers = self.maas_api.get("spec", {}).get("template", {}).get("spec", {})
+        images = [c.get("image") for c in containers.get("containers") or []]
+        image = next((i for i in images if isinstance(i, str) and MAAS_API_NAME in i), None)
+        if image is None:
+            raise self._fail(self.maas_api, f"no container runs a {MAAS_API_NAME} image: {images}")
+        try:
+            return maas_api_commit_of(image)
+        except UnknownMaasApi as exc:
+            raise self._fail(self.maas_api, str(exc)) from None
 
     def tiers(self) -> tuple[Tier, ...]:
         namespace = self.maas_api["metadata"].get("namespace") if self.maas_api else None
@@ -378,7 +403,9 @@ class _Reader:
             found[tier] = ns["metadata"]["name"]
         return found
 
-    def models(self, instance: str, tier_names: set[str]) -> Iterator[Model]:
+    def models(
+        self, instance: str, tier_names: set[str], maas_api: MaasApiCommit
+    ) -> Iterator[Model]:
         for service in self.m.of_kind("LLMInferenceService"):
             namespace = service["metadata"].get("namespace")
             if not namespace:
@@ -397,7 +424,9 @@ class _Reader:
                     },
                 )
             )
-            yield Model(namespace=namespace, name=name, allowed_tiers=allowed)
+            model_name = ((service.get("spec") or {}).get("model") or {}).get("name")
+            listed = model_name if maas_api.model_id_from == ID_FROM_MODEL_NAME else None
+            yield Model(namespace, name, allowed, listed_id=listed or name)
 
     def _may_post(self, namespace: str, name: str, groups: set[str]) -> bool:
         """Kubernetes RBAC: may a token with these groups `post` this LLMInferenceService?"""

@@ -43,14 +43,16 @@ def test_the_list_has_openai_shape(listing: dict) -> None:
 def test_every_manifest_model_is_listed(listing: dict, expected: Expected) -> None:
     assert expected.models, "the manifests define no LLMInferenceService: nothing to discover"
     listed = {m.get("id") for m in listing["data"]}
-    wanted = {m.name for m in expected.models}
-    assert wanted <= listed, f"models missing from the list: {sorted(wanted - listed)}"
+    wanted = {m.listed_id for m in expected.models}
+    assert wanted <= listed, (
+        f"models missing from the list ({expected.maas_api}): {sorted(wanted - listed)}"
+    )
 
 
 @pytest.mark.parametrize("listing", PATHS, indirect=True)
 def test_each_model_has_the_contract_fields(listing: dict, expected: Expected) -> None:
     for model in expected.models:
-        entry = next((m for m in listing["data"] if m.get("id") == model.name), {})
+        entry = next((m for m in listing["data"] if m.get("id") == model.listed_id), {})
         assert entry.get("object") == "model", f"{model.name}: object is {entry.get('object')!r}"
         assert entry.get("owned_by") == model.namespace, (
             f"{model.name}: owned_by expected {model.namespace!r}, got {entry.get('owned_by')!r}"
@@ -63,14 +65,14 @@ def test_each_model_has_the_contract_fields(listing: dict, expected: Expected) -
 @pytest.mark.parametrize("listing", PATHS, indirect=True)
 def test_each_model_is_ready(listing: dict, expected: Expected) -> None:
     for model in expected.models:
-        entry = next((m for m in listing["data"] if m.get("id") == model.name), {})
+        entry = next((m for m in listing["data"] if m.get("id") == model.listed_id), {})
         assert entry.get("ready") is True, f"{model.name}: ready is {entry.get('ready')!r}"
 
 
 @pytest.mark.parametrize("listing", PATHS, indirect=True)
 def test_each_model_url_ends_in_its_namespace_and_name(listing: dict, expected: Expected) -> None:
     for model in expected.models:
-        entry = next((m for m in listing["data"] if m.get("id") == model.name), {})
+        entry = next((m for m in listing["data"] if m.get("id") == model.listed_id), {})
         url = entry.get("url")
         assert isinstance(url, str), f"{model.name}: no url in {entry}"
         assert urlsplit(url).path.rstrip("/").endswith(model.path), (
@@ -90,7 +92,9 @@ def test_the_listed_url_answers_as_listed(
     if settings.gateway_url:
         pytest.skip("--maas-gateway-url: the listed URL is the cluster's, not the one used here")
     token = token_for(lowest_tier)
-    listed = next(m["url"] for m in api.list_models(token).json()["data"] if m["id"] == model.name)
+    listed = next(
+        m["url"] for m in api.list_models(token).json()["data"] if m["id"] == model.listed_id
+    )
     try:
         resp = api.chat(listed, token, model=model.name, messages=MESSAGES, max_tokens=1)
     except httpx.HTTPError as exc:
