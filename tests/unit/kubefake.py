@@ -179,16 +179,37 @@ def ready(doc: dict[str, Any], address: str = "10.0.0.1") -> dict[str, Any]:
             addresses=[{"type": "IPAddress", "value": address}],
         )
     if kind == "HTTPRoute":
-        parents = [
-            {"parentRef": dict(ref), "conditions": [cond("Accepted")]}
-            for ref in doc["spec"]["parentRefs"]
-        ]
+        parents = [entry for ref in doc["spec"]["parentRefs"] for entry in route_parents(ref)]
         return with_status(doc, parents=parents)
     if kind == "LLMInferenceService":
         meta = doc["metadata"]
         url = f"http://{address}/{meta['namespace']}/{meta['name']}"
         return with_status(doc, conditions=[cond("Ready")], url=url)
     return with_status(doc, conditions=[cond("Accepted"), cond("Enforced")])
+
+
+ISTIO_CONTROLLER = "openshift.io/gateway-controller/v1"
+KUADRANT_CONTROLLER = "kuadrant.io/policy-controller"
+
+
+def route_parents(ref: dict[str, Any], accepted: dict[str, str] | None = None) -> list[dict]:
+    """An HTTPRoute's `status.parents` for one Gateway as a cluster writes them: Kuadrant's own
+    entry (policy conditions only) first, since Istio keeps other controllers' entries ahead of
+    its own, then the gateway controller's, which says whether the route is accepted."""
+    kuadrant = {
+        "parentRef": dict(ref),
+        "controllerName": KUADRANT_CONTROLLER,
+        "conditions": [
+            cond("kuadrant.io/AuthPolicyAffected", reason="Accepted"),
+            cond("kuadrant.io/RateLimitPolicyAffected", reason="Accepted"),
+        ],
+    }
+    gateway = {
+        "parentRef": dict(ref),
+        "controllerName": ISTIO_CONTROLLER,
+        "conditions": [accepted or cond("Accepted"), cond("ResolvedRefs")],
+    }
+    return [kuadrant, gateway]
 
 
 def live_from_stdin(

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import pytest
 from kubefake import (
+    ISTIO_CONTROLLER,
+    KUADRANT_CONTROLLER,
     FakeClock,
     FakeKubectl,
     cond,
@@ -17,6 +19,7 @@ from kubefake import (
     kube,
     live_from_stdin,
     ready,
+    route_parents,
     with_status,
 )
 
@@ -145,13 +148,41 @@ def test_unready_object_is_pending_with_its_condition(
 
 def test_route_refused_by_its_gateway_is_pending() -> None:
     doc = _doc("HTTPRoute", "maas-api-route")
-    parent = {
-        "parentRef": doc["spec"]["parentRefs"][0],
-        "conditions": [cond("Accepted", "False", "NotAllowedByListeners")],
-    }
-    pending = _watch(_except("HTTPRoute", "maas-api-route", with_status(doc, parents=[parent])))
+    refused = cond("Accepted", "False", "NotAllowedByListeners")
+    parents = route_parents(doc["spec"]["parentRefs"][0], accepted=refused)
+    pending = _watch(_except("HTTPRoute", "maas-api-route", with_status(doc, parents=parents)))
     assert [p.state for p in pending] == [
-        "Accepted=False (NotAllowedByListeners) by openshift-ingress/maas-default-gateway"
+        "Accepted=False (NotAllowedByListeners) by openshift-ingress/maas-default-gateway "
+        f"({ISTIO_CONTROLLER})"
+    ], pending
+
+
+def test_route_accepted_by_the_gateway_controller_behind_kuadrants_entry_is_ready() -> None:
+    """Kuadrant's entry comes first and carries no `Accepted`; the gateway's entry decides."""
+    doc = _doc("HTTPRoute", "maas-api-route")
+    parents = route_parents(doc["spec"]["parentRefs"][0])
+    assert parents[0]["controllerName"] == KUADRANT_CONTROLLER
+    assert _watch(_except("HTTPRoute", "maas-api-route", with_status(doc, parents=parents))) == []
+
+
+def test_route_with_only_kuadrants_entry_is_not_attached_yet() -> None:
+    doc = _doc("HTTPRoute", "maas-api-route")
+    kuadrant_only = route_parents(doc["spec"]["parentRefs"][0])[:1]
+    live = with_status(doc, parents=kuadrant_only)
+    pending = _watch(_except("HTTPRoute", "maas-api-route", live))
+    assert [p.state for p in pending] == [
+        "not attached to Gateway openshift-ingress/maas-default-gateway yet "
+        f"(only {KUADRANT_CONTROLLER} reported)"
+    ], pending
+
+
+def test_route_entries_for_another_gateway_do_not_count() -> None:
+    doc = _doc("HTTPRoute", "maas-api-route")
+    other = {"name": "other-gateway", "namespace": "openshift-ingress"}
+    live = with_status(doc, parents=route_parents(other))
+    pending = _watch(_except("HTTPRoute", "maas-api-route", live))
+    assert [p.state for p in pending] == [
+        "not attached to Gateway openshift-ingress/maas-default-gateway yet"
     ], pending
 
 

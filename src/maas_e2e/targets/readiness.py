@@ -225,28 +225,41 @@ def gateway_addresses(obj: dict[str, Any]) -> list[str]:
 
 
 def _route(obj: dict[str, Any]) -> list[Pending]:
+    """Every parent Gateway has accepted the route.
+
+    Several controllers write `status.parents[]` entries for the same Gateway: Kuadrant adds
+    its own (`controllerName: kuadrant.io/policy-controller`, only `*PolicyAffected`
+    conditions) and Istio keeps other controllers' entries first. So the parent has accepted the
+    route when any of its entries says `Accepted=True`; when none does, the state shown is the
+    gateway controller's entry (not a policy controller's, which never reports acceptance).
+    """
     route_ns = obj["metadata"].get("namespace")
     statuses = (obj.get("status") or {}).get("parents") or []
     for parent in obj.get("spec", {}).get("parentRefs") or []:
         name, ns = parent.get("name"), parent.get("namespace", route_ns)
-        entry = next(
-            (
-                s
-                for s in statuses
-                if (s.get("parentRef") or {}).get("name") == name
-                and (s.get("parentRef") or {}).get("namespace", route_ns) == ns
-            ),
-            None,
-        )
+        entries = [
+            s
+            for s in statuses
+            if isinstance(s, dict)
+            and (s.get("parentRef") or {}).get("name") == name
+            and (s.get("parentRef") or {}).get("namespace", route_ns) == ns
+        ]
         hint = f"Gateway {ns}/{name} must allow routes from namespace {route_ns}"
-        if entry is None:
-            return [Pending(object_ref(obj), f"not attached to Gateway {ns}/{name} yet", hint)]
-        # A route's conditions are per parent: status.parents[].conditions.
-        as_object = {"status": {"conditions": entry.get("conditions")}}
-        if not is_true(as_object, "Accepted"):
-            accepted = describe_condition(condition(as_object, "Accepted"))
-            state = f"Accepted={accepted} by {ns}/{name}"
+        # A route's conditions are per parent and controller: status.parents[].conditions.
+        judged = [({"status": {"conditions": s.get("conditions")}}, s) for s in entries]
+        if any(is_true(as_object, "Accepted") for as_object, _ in judged):
+            continue
+        reporting = [(o, s) for o, s in judged if condition(o, "Accepted") is not None]
+        if not reporting:
+            others = ", ".join(sorted({str(s.get("controllerName")) for s in entries}))
+            state = f"not attached to Gateway {ns}/{name} yet" + (
+                f" (only {others} reported)" if others else ""
+            )
             return [Pending(object_ref(obj), state, hint)]
+        as_object, entry = reporting[0]
+        accepted = describe_condition(condition(as_object, "Accepted"))
+        state = f"Accepted={accepted} by {ns}/{name} ({entry.get('controllerName')})"
+        return [Pending(object_ref(obj), state, hint)]
     return []
 
 
