@@ -8,6 +8,7 @@ independently of the embedded stack.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -37,10 +38,16 @@ _TIER_PREDICATE = re.compile(r"""\s*auth\.identity\.tier\s*==\s*(["'])(.*?)\1\s*
 
 @dataclass(frozen=True)
 class Limit:
-    """One Kuadrant rate: `amount` hits (or tokens) per `window`."""
+    """One Kuadrant rate: `amount` hits (or tokens) per `window`.
+
+    `name` is the limit's key under `spec.limits`, which Kuadrant gives Limitador as the limit's
+    name (its `limit_name` metric label); empty when unknown. Two rates are equal whatever their
+    limits are called, as the figures are what the suite compares.
+    """
 
     amount: int
     window: str
+    name: str = dataclasses.field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 0:
@@ -355,7 +362,7 @@ class _Reader:
                         raise self._fail(policy, f"{field} is for unknown tier {tier!r}")
                     if tier in found:
                         raise self._fail(policy, f"{field}: tier {tier!r} has a second {kind}")
-                    found[tier] = self._single_rate(policy, field, limit)
+                    found[tier] = self._single_rate(policy, field, limit, limit_name)
             if any(limits for _, limits in sections) and len(found) == read:
                 # A policy whose limits the suite cannot attribute to tiers would turn every
                 # limit test into a skip: refuse it instead of passing vacuously.
@@ -380,13 +387,13 @@ class _Reader:
         return tiers.pop() if tiers else None
 
     def _single_rate(
-        self, policy: Mapping[str, Any], field: str, limit: Mapping[str, Any]
+        self, policy: Mapping[str, Any], field: str, limit: Mapping[str, Any], name: str
     ) -> Limit:
         rates = limit.get("rates")
         if not isinstance(rates, list) or len(rates) != 1 or not isinstance(rates[0], dict):
             raise self._fail(policy, f"{field}.rates must hold exactly one rate, got {rates!r}")
         try:
-            return Limit(amount=rates[0].get("limit"), window=rates[0].get("window"))
+            return Limit(amount=rates[0].get("limit"), window=rates[0].get("window"), name=name)
         except ValueError as exc:
             raise self._fail(policy, f"{field}.rates[0]: {exc}") from exc
 

@@ -3,6 +3,7 @@ first counted request counted, polled with a deadline against the fake cluster a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from types import MappingProxyType
@@ -310,11 +311,103 @@ def test_the_watch_counts_by_headers_when_limitador_sends_them() -> None:
     assert len(state.probe_identities) == 1, "no identity is spent on exhausting a quota"
 
 
-def test_the_watch_counts_by_limitador_metrics_without_headers() -> None:
-    watch, fake, state = _watch(FakeGateway(e2e_expected()), limitador=True)
+ROUTE = "llm/facebook-opt-125m-simulated-kserve-route"
+NO_LIMIT_NAME = "authorized_calls has no limit_name label"
+
+
+def _limitador_page(gateway: FakeGateway, *, labelled: bool, earlier: int | None = 0) -> str:
+    """Limitador's `/metrics` as it renders them. The request limit `free` counts `earlier`
+    calls (None: it has no series) and what the gateway admitted against it; the token limit
+    `free-user-tokens` the check before each request with a MaaS token. Unlabelled, as by
+    default, both add up in one series of the route."""
+    checks = sum(1 for _m, path, token in gateway.sent if token and path.startswith("/llm/"))
+    series = [("free-user-tokens", checks)]
+    if earlier is not None:
+        series.append(("free", earlier + gateway.authorized_calls))
+    lines = ["# HELP authorized_calls Authorized calls", "# TYPE authorized_calls counter"]
+    if labelled:
+        lines += [
+            f'authorized_calls{{limitador_namespace="{ROUTE}",limit_name="{name}"}} {value}'
+            for name, value in series
+        ]
+    else:
+        total = sum(value for _name, value in series)
+        lines.append(f'authorized_calls{{limitador_namespace="{ROUTE}"}} {total}')
+    lines += ["# HELP limitador_up Limitador is running", "# TYPE limitador_up gauge"]
+    return "\n".join([*lines, "limitador_up 1", ""])
+
+
+def _serving(gateway: FakeGateway, **page: Any) -> FakeKubectl:
+    """A kubectl whose Limitador `/metrics` is `_limitador_page(gateway, **page)`."""
+
+    def answer(_stdin: str | None) -> str:
+        return _limitador_page(gateway, **page)
+
+    return FakeKubectl().on("get", "--raw", LIMITADOR_METRICS, json=answer)
+
+
+def test_the_watch_counts_by_the_request_limits_labelled_calls_without_headers() -> None:
+    gateway = FakeGateway(e2e_expected())
+    watch, fake, state = _watch(gateway, fake=_serving(gateway, labelled=True))
     assert watch.pending() == []
     assert len(fake.called("get", "--raw", LIMITADOR_METRICS)) == 2, fake.transcript()
     assert len(state.probe_identities) == 1, "no identity is spent on exhausting a quota"
+
+
+def test_unlabelled_calls_do_not_prove_counting_so_the_quota_is_spent_instead() -> None:
+    """Limitador's default page, from a gateway that enforces: still inconclusive."""
+    watch, fake, state = _watch(FakeGateway(e2e_expected()), limitador=True)
+    assert watch.pending() == []
+    assert len(fake.called("get", "--raw", LIMITADOR_METRICS)) == 1, fake.transcript()
+    names = [r.name.rsplit("-", 1)[0] for r in state.probe_records()]
+    assert names == ["e2e-readiness", "e2e-readiness-count"], "the quota should be spent"
+
+
+@pytest.mark.parametrize(
+    ("page", "why"),
+    [
+        ({"labelled": False}, NO_LIMIT_NAME),
+        ({"labelled": True, "earlier": None}, 'no authorized_calls with limit_name="free" yet'),
+    ],
+    ids=["unlabelled", "no-request-limit-series"],
+)
+def test_calls_growing_with_the_token_limit_alone_fall_back_to_spending_the_quota(
+    page: dict, why: str
+) -> None:
+    """Request limits not enforced: only the token limit's checks grow `authorized_calls`."""
+    gateway = FakeGateway(e2e_expected(), counting=False)
+    watch, _fake, state = _watch(gateway, fake=_serving(gateway, **page))
+    [pending] = watch.pending()
+    assert pending.what.startswith(COUNTED), pending
+    assert pending.state.startswith(
+        f"by 429 after the limit (no X-RateLimit-* headers; could not read {LIMITADOR_METRICS}: "
+        + why
+    ), pending.state
+    assert "statuses 200x6, want 200x5, 429" in pending.state, pending.state
+    assert any(r.name.startswith("e2e-readiness-count-") for r in state.probe_records())
+
+
+def test_growth_of_the_token_limits_labelled_calls_alone_does_not_prove_counting() -> None:
+    gateway = FakeGateway(e2e_expected(), counting=False)
+    watch, _fake, state = _watch(gateway, fake=_serving(gateway, labelled=True, earlier=3))
+    [pending] = watch.pending()
+    assert pending.state == (
+        "by Limitador's metrics: Limitador's authorized_calls stayed at 3 after an admitted request"
+    ), pending.state
+    assert len(state.probe_identities) == 1, "a labelled page is conclusive: no quota spent"
+
+
+def test_a_request_limit_named_like_a_token_limit_is_not_counted_by_metrics() -> None:
+    """Kuadrant names both after their `spec.limits` keys: `limit_name` cannot tell them apart."""
+    clash = MappingProxyType({"free": Limit(100, "1m", name="free")})  # the request limit's name
+    gateway = FakeGateway(replace(e2e_expected(), token_limits=clash), counting=False)
+    watch, fake, _state = _watch(gateway, fake=_serving(gateway, labelled=True))
+    [pending] = watch.pending()
+    assert pending.state.startswith(
+        "by 429 after the limit (no X-RateLimit-* headers; could not read Limitador's metrics: "
+        "request limit 'free' is named like a token limit"
+    ), pending.state
+    assert not fake.called("get", "--raw", LIMITADOR_METRICS), fake.transcript()
 
 
 def test_the_watch_counts_by_exhausting_a_fresh_identity_without_headers_or_metrics() -> None:
@@ -385,20 +478,48 @@ def test_an_identity_counted_part_way_is_replaced_by_a_fresh_one() -> None:
     assert len(spenders) == 2, spenders
 
 
-LIMITADOR_PAGE = """# TYPE authorized_calls counter
-authorized_calls{limitador_namespace="llm/facebook-opt-125m-simulated-kserve-route"} 4
-authorized_calls{limitador_namespace="llm/premium-simulated-kserve-route"} 3
-authorized_calls{limitador_namespace="other/route"} 100
+LIMITADOR_PAGE = """# HELP authorized_calls Authorized calls
+# TYPE authorized_calls counter
+authorized_calls{limitador_namespace="llm/facebook-opt-125m-simulated-kserve-route",limit_name="free"} 4
+authorized_calls{limitador_namespace="llm/facebook-opt-125m-simulated-kserve-route",limit_name="free-user-tokens"} 9
+authorized_calls{limitador_namespace="llm/premium-simulated-kserve-route",limit_name="free"} 3
+authorized_calls{limitador_namespace="other/route",limit_name="free"} 100
+# HELP limitador_up Limitador is running
+# TYPE limitador_up gauge
 limitador_up 1
-"""
+"""  # noqa: E501 (Limitador's lines)
 
 
-def test_limitador_calls_are_summed_over_the_routes_of_the_model_namespace() -> None:
-    fake = FakeKubectl().on("get", "--raw", LIMITADOR_METRICS, stdout=LIMITADOR_PAGE)
-    assert limitador_calls(kube(fake), "kuadrant-system", "llm")() == 7
+def _read_limitador(page: str, limit_name: str = "free") -> float:
+    fake = FakeKubectl().on("get", "--raw", LIMITADOR_METRICS, stdout=page)
+    return limitador_calls(kube(fake), "kuadrant-system", "llm")(limit_name)
 
 
-def test_a_page_that_is_not_limitadors_is_unreadable() -> None:
-    fake = FakeKubectl().on("get", "--raw", LIMITADOR_METRICS, stdout="<html>login</html>")
-    with pytest.raises(MetricsUnreadable, match="the page is not Limitador's metrics"):
-        limitador_calls(kube(fake), "kuadrant-system", "llm")()
+def test_limitador_calls_of_a_limit_are_summed_over_the_routes_of_the_model_namespace() -> None:
+    assert _read_limitador(LIMITADOR_PAGE) == 7
+    assert _read_limitador(LIMITADOR_PAGE, "free-user-tokens") == 9
+
+
+@pytest.mark.parametrize(
+    ("page", "why"),
+    [
+        (
+            'limitador_up 1\nauthorized_calls{limitador_namespace="llm/opt-kserve-route"} 13\n',
+            NO_LIMIT_NAME,
+        ),
+        (
+            'limitador_up 1\nauthorized_calls{limitador_namespace="other/route"} 13\n',
+            "namespace llm",
+        ),
+        ("limitador_up 1\n", "no authorized_calls of the routes in namespace llm yet"),
+        (
+            LIMITADOR_PAGE.replace('"free"', '"premium"'),
+            'no authorized_calls with limit_name="free"',
+        ),
+        ("<html>login</html>", "the page is not Limitador's metrics"),
+    ],
+    ids=["no-limit-name", "other-namespace", "no-calls", "other-limits", "not-limitador"],
+)
+def test_a_page_that_cannot_tell_the_limits_calls_is_unreadable(page: str, why: str) -> None:
+    with pytest.raises(MetricsUnreadable, match=re.escape(why)):
+        _read_limitador(page)

@@ -79,8 +79,8 @@ def _no_route(o: list[dict]) -> None:
 
 
 def _bad_predicate(o: list[dict]) -> None:
-    limit = named(o, "TokenRateLimitPolicy", "gateway-token-rate-limits")["spec"]["limits"]["free"]
-    limit["when"] = [{"predicate": "true"}]
+    limits = named(o, "TokenRateLimitPolicy", "gateway-token-rate-limits")["spec"]["limits"]
+    limits["free-user-tokens"]["when"] = [{"predicate": "true"}]
 
 
 @pytest.mark.parametrize(

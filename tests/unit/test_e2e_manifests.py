@@ -63,6 +63,18 @@ def test_token_limits_are_the_contracts(expected: Expected, tier: str, amount: i
     assert limit == Limit(amount, "1m"), f"{tier}: expected {amount} per 1m, got {limit}"
 
 
+def test_limits_keep_their_names_under_spec_limits(expected: Expected) -> None:
+    """Kuadrant names Limitador's limits after these keys: the bring-up's probe tells the request
+    limit's calls by it. The figures compare equal whatever the name."""
+    names = {
+        tier: (request.name, token.name)
+        for tier in expected.tier_names
+        if (request := expected.request_limit(tier)) and (token := expected.token_limit(tier))
+    }
+    assert names == {t: (t, f"{t}-user-tokens") for t in expected.tier_names}, names
+    assert Limit(5, "2m", name="free") == Limit(5, "2m")
+
+
 def test_gateway_audience_is_instance_sa(expected: Expected) -> None:
     assert expected.audience == "maas-default-gateway-sa", expected.audience
 
@@ -213,8 +225,8 @@ def _bad_window(docs: list[dict[str, Any]]) -> None:
 
 def _unknown_tier_limit(docs: list[dict[str, Any]]) -> None:
     limits = _doc(docs, "TokenRateLimitPolicy", "gateway-token-rate-limits")["spec"]["limits"]
-    limits["gold"] = copy.deepcopy(limits["free"])
-    limits["gold"]["when"] = [{"predicate": 'auth.identity.tier == "gold"'}]
+    limits["gold-user-tokens"] = copy.deepcopy(limits["free-user-tokens"])
+    limits["gold-user-tokens"]["when"] = [{"predicate": 'auth.identity.tier == "gold"'}]
 
 
 def _no_gateway(docs: list[dict[str, Any]]) -> None:

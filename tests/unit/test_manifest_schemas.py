@@ -179,7 +179,7 @@ def _broken_rate(doc: dict[str, Any]) -> None:
 
 
 def _typo_rates(doc: dict[str, Any]) -> None:
-    limit = doc["spec"]["limits"]["free"]
+    limit = doc["spec"]["limits"]["free-user-tokens"]
     limit["rate"] = limit.pop("rates")
 
 
@@ -207,7 +207,12 @@ def _no_model_uri(doc: dict[str, Any]) -> None:
     ("kind", "name", "breakage", "where"),
     [
         ("RateLimitPolicy", "gateway-rate-limits", _broken_rate, "spec.limits.free.rates.0.window"),
-        ("TokenRateLimitPolicy", "gateway-token-rate-limits", _typo_rates, "spec.limits.free"),
+        (
+            "TokenRateLimitPolicy",
+            "gateway-token-rate-limits",
+            _typo_rates,
+            "spec.limits.free-user-tokens",
+        ),
         ("AuthPolicy", "gateway-auth-policy", _service_target, "spec.targetRef.kind"),
         (
             "AuthPolicy",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -149,11 +150,37 @@ def test_limits_are_the_contract_figures(
     policy = one(e2e, kind, name)
     assert policy["spec"]["targetRef"]["name"] == "maas-default-gateway"
     actual = {}
-    for tier, limit in policy["spec"]["limits"].items():
-        assert limit["when"] == [{"predicate": f'auth.identity.tier == "{tier}"'}]
+    for tier, limit in _limits_by_tier(policy).items():
         assert limit["counters"] == [{"expression": "auth.identity.userid"}]
         actual[tier] = (limit["rates"][0]["limit"], limit["rates"][0]["window"])
     assert actual == expected
+
+
+TIER_PREDICATE = re.compile(r'auth\.identity\.tier == "([^"]+)"')
+
+
+def _limits_by_tier(policy: dict) -> dict[str, dict]:
+    """Each limit of a policy under the tier its only `when` predicate names (the limit's own
+    name is free: the token limits are named `<tier>-user-tokens`)."""
+    found = {}
+    for name, limit in policy["spec"]["limits"].items():
+        [when] = limit["when"]
+        match = TIER_PREDICATE.fullmatch(when["predicate"])
+        assert match, f"limit {name}: predicate {when['predicate']!r} names no tier"
+        assert match.group(1) not in found, f"limit {name}: a second limit for {match.group(1)}"
+        found[match.group(1)] = {**limit, "name": name}
+    return found
+
+
+def test_token_limits_have_upstreams_names(e2e: list[dict]) -> None:
+    """opendatahub-io/models-as-a-service names them `<tier>-user-tokens`. Server-side apply over
+    an upstream stack keeps upstream's keys of `spec.limits` beside ours, so other names would
+    make a second token budget per tier; and Kuadrant gives Limitador's limits these names, which
+    must differ from the request limits' (`<tier>`) for `limit_name` to tell them apart."""
+    by_tier = _limits_by_tier(one(e2e, "TokenRateLimitPolicy", "gateway-token-rate-limits"))
+    assert by_tier, "the TokenRateLimitPolicy has no limit for a tier"
+    names = {tier: limit["name"] for tier, limit in by_tier.items()}
+    assert names == {tier: f"{tier}-user-tokens" for tier in by_tier}, names
 
 
 def test_gateway_auth_policy_reviews_for_the_gateway_audience(e2e: list[dict]) -> None:

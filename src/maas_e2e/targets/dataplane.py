@@ -7,11 +7,13 @@ deadline until each probe holds, and names every probe that never did:
 - `UNAUTHENTICATED`: a request to each model without a token gets Authorino's 401;
 - `REACHES_MODEL`: a fresh identity of the probe tier gets a MaaS token from maas-api through
   the gateway (`POST /maas-api/v1/tokens`), and the model answers 200 to it;
-- `COUNTED`: the gateway counts that identity's requests. Where Limitador sends
-  `X-RateLimit-*` headers (`--rate-limit-headers`), of two requests in a row the second's
-  `X-RateLimit-Remaining` is one lower; else, where Limitador's `/metrics` can be read, its
-  `authorized_calls` grow with a request; else a fresh identity's `limit + 1` requests get 429
-  exactly after the limit (spending only that identity's quota).
+- `COUNTED`: the gateway counts that identity's requests against the tier's request limit.
+  Where Limitador sends `X-RateLimit-*` headers (`--rate-limit-headers`), of two requests in a
+  row the second's `X-RateLimit-Remaining` is one lower; else, where Limitador's `/metrics` tell
+  the request limit's `authorized_calls` by their `limit_name` label, they grow with a request;
+  else a fresh identity's `limit + 1` requests get 429 exactly after the limit (spending only
+  that identity's quota). Unlabelled `authorized_calls` prove nothing: the token limit, in the
+  same Limitador namespace, grows them too, so they would pass with request limits unenforced.
 
 Probe identities are ServiceAccounts in the tier's identity namespace, recorded in the run state
 for teardown; each is kept until its count is spent or unknown, so a stack that fails for minutes
@@ -44,6 +46,7 @@ TOKEN_EXPIRATION = "1h"
 REMAINING = "x-ratelimit-remaining"
 LIMIT = "x-ratelimit-limit"
 DENIED_BY_LIMIT = 429
+LIMITADOR = "Limitador's metrics"
 
 _HINTS = {
     UNAUTHENTICATED: "Authorino must guard the model's route (the gateway's AuthPolicy); "
@@ -146,8 +149,9 @@ def count_by_headers(send: Send, call: ModelCall) -> None:
 
 
 def count_by_metrics(send: Send, call: ModelCall, read: Callable[[], float]) -> None:
-    """Limitador's `authorized_calls` grow with one admitted request. A first read that fails
-    raises MetricsUnreadable (the caller then counts another way)."""
+    """Limitador's `authorized_calls` of the request limit grow with one admitted request. A
+    first read that fails or cannot tell the request limit's calls raises MetricsUnreadable
+    (the caller then counts another way)."""
     before = read()
     model_answers_200(send, call)
     try:
@@ -204,13 +208,14 @@ class DataPlaneWatch:
         gateway_url: str,
         expected: Expected,
         identities: ProbeIdentities,
-        limitador: Callable[[], float],
+        limitador: Callable[[str], float],
     ) -> None:
         self.send = send
         self.gateway_url = gateway_url
         self.subject = probe_subject(expected)
         self.identities = identities
         self.limitador = limitador
+        self.token_limit_names = {limit.name for limit in expected.token_limits.values()}
         self.open = [ModelCall(gateway_url, m.path, m.name) for m in expected.models]
         self.account = _Account()  # reaches the model, counts by headers or metrics
         self.spender = _Account()  # counts by spending its quota
@@ -266,12 +271,21 @@ class DataPlaneWatch:
                 count_by_headers(self.send, call)
         else:
             try:
-                with _strategy("Limitador's metrics"):
-                    count_by_metrics(self.send, call, self.limitador)
+                with _strategy(LIMITADOR):
+                    count_by_metrics(self.send, call, self._request_limit_calls)
             except MetricsUnreadable as unreadable:
                 with _strategy(f"429 after the limit (no X-RateLimit-* headers; {unreadable})"):
                     self._spend()
         self.counted = True
+
+    def _request_limit_calls(self) -> float:
+        """Limitador's `authorized_calls` of the probe tier's request limit, by its name; a name
+        a token limit shares (Kuadrant names both after their `spec.limits` keys) tells nothing."""
+        name = self.subject.limit.name
+        if name in self.token_limit_names or not name:
+            why = f"request limit {name!r} is named like a token limit (or not at all)"
+            raise MetricsUnreadable(LIMITADOR, f"{why}: limit_name cannot tell their calls apart")
+        return self.limitador(name)
 
     def _spend(self) -> None:
         call = self._call(self.spender, "readiness-count")

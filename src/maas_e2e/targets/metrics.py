@@ -9,6 +9,12 @@ Assumptions, from Kuadrant and KServe as deployed by the seed:
 - Limitador is the Service `limitador-limitador` (port 8080, made by limitador-operator for the
   `Limitador` CR `limitador`) in the Kuadrant namespace; its counter `authorized_calls` is
   labelled `limitador_namespace="<route namespace>/<route name>"` of the routes it guards.
+- Kuadrant gives a route's RateLimitPolicy and TokenRateLimitPolicy limits that one Limitador
+  namespace, and a token limit's check before each request grows `authorized_calls` too; only a
+  `limit_name` label (Kuadrant names Limitador's limits after their keys under `spec.limits`)
+  tells a request limit's calls apart. Limitador (through v2.x) puts `limit_name` on
+  `limited_calls` alone (with `--limit-name-in-labels`), so its `authorized_calls` carry one only
+  from custom metric labels; without it the reader says the page is not conclusive.
 - A model's server pods carry `app.kubernetes.io/name=<LLMInferenceService name>` and
   `kserve.io/component=workload` (as the diagnostics assume too); the simulator listens on the
   first port of container `main`, over HTTPS when the port is named `https`.
@@ -27,6 +33,12 @@ LIMITADOR_SERVICE = "limitador-limitador"
 LIMITADOR_PORT = 8080
 AUTHORIZED_CALLS = "authorized_calls"
 LIMITADOR_NAMESPACE_LABEL = "limitador_namespace"
+LIMIT_NAME_LABEL = "limit_name"
+NO_LIMIT_NAME = (
+    f"{AUTHORIZED_CALLS} has no {LIMIT_NAME_LABEL} label (Limitador puts it on limited_calls "
+    "only, with --limit-name-in-labels), so a request limit's calls cannot be told from a token "
+    "limit's"
+)
 # vLLM's counter of finished requests; llm-d-inference-sim v0.5.1 does not expose it yet.
 SERVED_METRIC = "vllm:request_success_total"
 MODEL_CONTAINER = "main"
@@ -82,19 +94,38 @@ def limitador_path(kuadrant_namespace: str) -> str:
 
 def limitador_calls(
     kube: Kube, kuadrant_namespace: str, route_namespace: str
-) -> Callable[[], float]:
-    """A reader of Limitador's `authorized_calls`, summed over the routes of one namespace."""
+) -> Callable[[str], float]:
+    """A reader of Limitador's `authorized_calls` of the limit it is given the name of, summed
+    over the routes of one namespace.
+
+    It raises MetricsUnreadable, rather than count what it cannot attribute, when the routes'
+    samples carry no `limit_name` (a token limit's checks grow the same unlabelled counter, so
+    growth would not prove the request limit counts), or none has that limit's name (it never
+    admitted a call: there is nothing to see grow).
+    """
     path = limitador_path(kuadrant_namespace)
 
-    def read() -> float:
+    def read(limit_name: str) -> float:
         text = read_page(kube, path)
         if "limitador_up" not in text and AUTHORIZED_CALLS not in text:
             raise MetricsUnreadable(path, "the page is not Limitador's metrics")
-        return sum(
-            value
+        ours = [
+            (labels, value)
             for labels, value in samples(text, AUTHORIZED_CALLS)
             if labels.get(LIMITADOR_NAMESPACE_LABEL, "").startswith(f"{route_namespace}/")
-        )
+        ]
+        if not ours:
+            raise MetricsUnreadable(
+                path, f"no {AUTHORIZED_CALLS} of the routes in namespace {route_namespace} yet"
+            )
+        if not any(LIMIT_NAME_LABEL in labels for labels, _value in ours):
+            raise MetricsUnreadable(path, NO_LIMIT_NAME)
+        named = [value for labels, value in ours if labels.get(LIMIT_NAME_LABEL) == limit_name]
+        if not named:
+            raise MetricsUnreadable(
+                path, f'no {AUTHORIZED_CALLS} with {LIMIT_NAME_LABEL}="{limit_name}" yet'
+            )
+        return sum(named)
 
     return read
 
