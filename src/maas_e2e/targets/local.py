@@ -36,6 +36,7 @@ class LocalTarget:
     model_backends: dict[str, str]
     process: subprocess.Popen | None = None
     name: str = "local"
+    gateway_host: str | None = None  # maas-local's gateway answers any Host
     _workdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
     _http: httpx.Client = field(
         default_factory=lambda: httpx.Client(timeout=HTTP_TIMEOUT_S), repr=False
