@@ -23,6 +23,7 @@ from maas_e2e.expected import Expected, Model
 from maas_e2e.manifests import RenderedManifests, load_manifests
 from maas_e2e.targets.kube import Kube, KubectlResult
 from maas_e2e.targets.metrics import SERVED_METRIC
+from maas_e2e.targets.policies import GATEWAY_POLICY_RESOURCES
 from maas_e2e.targets.readiness import Poller
 from maas_e2e.targets.traffic import Reply
 
@@ -229,6 +230,52 @@ def live_from_stdin(
     return answer
 
 
+APPS_DOMAIN = "apps.ci.example.com"
+NO_INGRESS_CONFIG = 'error: the server doesn\'t have a resource type "ingresses"'
+
+
+def ingress_config(domain: str = APPS_DOMAIN) -> dict[str, Any]:
+    """`ingresses.config.openshift.io/cluster` as OpenShift has it: `spec.domain` is the apps
+    domain (what the seed reads into CLUSTER_DOMAIN)."""
+    return {
+        "apiVersion": "config.openshift.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "cluster"},
+        "spec": {"domain": domain, "loadBalancer": {"platform": {"type": ""}}},
+        "status": {"defaultPlacement": "Workers"},
+    }
+
+
+def openshift_route(
+    host: str, *, admitted: dict[str, str] | None = None, tls: bool = True
+) -> dict[str, Any]:
+    """The seed's Route `gateway-route` as OpenShift writes it once the default router has looked
+    at it: `status.ingress[]` with its Admitted condition (`admitted`, True by default)."""
+    admission = admitted or cond("Admitted")
+    spec: dict[str, Any] = {
+        "host": host,
+        "port": {"targetPort": "http"},
+        "to": {"kind": "Service", "name": "maas-default-gateway-openshift-default", "weight": 100},
+        "wildcardPolicy": "None",
+    }
+    if tls:
+        spec["tls"] = {"termination": "edge", "insecureEdgeTerminationPolicy": "Redirect"}
+    ingress = {
+        "host": host,
+        "routerName": "default",
+        "routerCanonicalHostname": f"router-default.{APPS_DOMAIN}",
+        "wildcardPolicy": "None",
+        "conditions": [{**admission, "lastTransitionTime": "2025-06-02T09:14:07Z"}],
+    }
+    return {
+        "apiVersion": "route.openshift.io/v1",
+        "kind": "Route",
+        "metadata": {"name": "gateway-route", "namespace": "openshift-ingress"},
+        "spec": spec,
+        "status": {"ingress": [ingress]},
+    }
+
+
 def jwt_with(claims: dict[str, Any]) -> str:
     def part(obj: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
@@ -297,6 +344,7 @@ def healthy_cluster(fake: FakeKubectl) -> FakeKubectl:
         )
         .on("get", "kuadrants.kuadrant.io", json=listing([kuadrant]))
         .on("get", "deployments", "--all-namespaces", json=listing([controller]))
+        .on("get", ",".join(GATEWAY_POLICY_RESOURCES), json=listing([]))
     )
 
 
@@ -338,9 +386,13 @@ class FakeGateway:
     authorized_calls: int = 0
     tokens: dict[str, str] = field(default_factory=dict)  # MaaS token -> tier
     used: dict[str, int] = field(default_factory=dict)  # MaaS token -> counted requests
+    hosts: list[str | None] = field(default_factory=list)  # per request made via `with_host`
 
     def __call__(self, url: str) -> int:
         return self.send("GET", url).status
+
+    def with_host(self, host: str | None) -> PinnedGateway:
+        return PinnedGateway(self, host)
 
     def send(self, method: str, url: str, *, token: str | None = None, json: Any = None) -> Reply:
         path = urlsplit(url).path
@@ -404,6 +456,26 @@ class FakeGateway:
         if counter:
             page += f"{SERVED_METRIC}{label} {self.served.get(model.path, 0)}\n"
         return page
+
+
+@dataclass(frozen=True)
+class PinnedGateway:
+    """The fake gateway reached with `host` as Host (what `HttpGateway.with_host` sends): each
+    request notes its Host in the gateway's `hosts`; the gateway answers any Host."""
+
+    gateway: FakeGateway
+    host: str | None
+
+    def __call__(self, url: str) -> int:
+        self.gateway.hosts.append(self.host)
+        return self.gateway(url)
+
+    def send(self, method: str, url: str, *, token: str | None = None, json: Any = None) -> Reply:
+        self.gateway.hosts.append(self.host)
+        return self.gateway.send(method, url, token=token, json=json)
+
+    def with_host(self, host: str | None) -> PinnedGateway:
+        return PinnedGateway(self.gateway, host)
 
 
 def model_pod(model: Model) -> dict[str, Any]:

@@ -7,7 +7,9 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+import yaml
 from kubefake import (
+    APPS_DOMAIN,
     FakeClock,
     FakeGateway,
     FakeKubectl,
@@ -17,19 +19,25 @@ from kubefake import (
     fake_poller,
     healthy_cluster,
     identity_rules,
+    ingress_config,
     jwt_with,
     kube,
     listing,
     live_from_stdin,
     metrics_rules,
+    openshift_route,
+    ready,
 )
 
+from maas_e2e.targets import ownership
 from maas_e2e.targets.base import TargetUnavailable
 from maas_e2e.targets.cluster import BringUp, bring_up
 from maas_e2e.targets.preflight import PreflightError
 from maas_e2e.targets.shared_run import RunState
 
-GATEWAY_ROUTE = {"spec": {"host": "maas.apps.example.com", "tls": {"termination": "edge"}}}
+ROUTE_HOST = f"maas.{APPS_DOMAIN}"
+GATEWAY_ROUTE = openshift_route(ROUTE_HOST)
+GATEWAY = e2e_manifests().of_kind("Gateway")[0]
 
 
 def _cluster(gateway: FakeGateway | None = None) -> FakeKubectl:
@@ -56,7 +64,11 @@ def _cluster(gateway: FakeGateway | None = None) -> FakeKubectl:
             stdout=jwt_with({"aud": ["https://kubernetes.default.svc"]}),
         )
         .on("patch", "authpolicies.kuadrant.io", stdout="patched")
+        .on("get", "serviceaccounts", json=listing([]))
+        .on("delete", "serviceaccount", stdout="")
         .on("get", "routes.route.openshift.io", "gateway-route", json=GATEWAY_ROUTE)
+        .on("get", "ingresses.config.openshift.io", "cluster", json=ingress_config())
+        .on("get", "gateways.gateway.networking.k8s.io", json=ready(GATEWAY))
     )
     return metrics_rules(identity_rules(fake), gateway or FakeGateway(e2e_expected()))
 
@@ -87,7 +99,7 @@ def _bring_up(
         "timeout": 600.0,
     }
     options.update(plan)
-    state = RunState()
+    state = RunState(run_id="run1")
     gateway = gateway or _Recording(probed if probed is not None else [])
     bring_up(kube(fake), BringUp(**options), state, poller=fake_poller(FakeClock()), probe=gateway)
     return state
@@ -104,8 +116,8 @@ def test_bring_up_follows_the_seed_preflight_apply_patch_wait_find_probe() -> No
         fake.index("get", "routes.route.openshift.io"),
     ]
     assert order == sorted(order), fake.transcript()
-    assert state.gateway_url == "https://maas.apps.example.com", state
-    assert probed[0] == "https://maas.apps.example.com/v1/models", probed
+    assert state.gateway_url == "https://maas.apps.ci.example.com", state
+    assert probed[0] == "https://maas.apps.ci.example.com/v1/models", probed
     assert state.deployed, state
 
 
@@ -117,7 +129,26 @@ def test_skip_deploy_applies_and_patches_nothing() -> None:
     assert not fake.called("apply"), fake.transcript()
     assert not fake.called("patch"), fake.transcript()
     assert not state.deployed, "nothing deployed, nothing to tear down"
-    assert state.gateway_url == "https://maas.apps.example.com", state
+
+
+def test_skip_deploy_makes_only_the_missing_identity_namespaces() -> None:
+    def live(stdin: str | None) -> dict:
+        # The installed stack is there; the suite's identity namespaces are not.
+        return live_from_stdin(lambda d: None if d["kind"] == "Namespace" else ready(d))(stdin)
+
+    fake = _cluster()
+    fake.on("get", "-f", "-", json=live)
+    fake.rules.insert(0, fake.rules.pop())
+    state = _bring_up(fake, skip_deploy=True)
+    [apply] = fake.called("apply")
+    applied = list(yaml.safe_load_all(apply.stdin))
+    assert {(d["kind"], d["metadata"]["name"]) for d in applied} == {
+        ("Namespace", f"maas-e2e-{tier}") for tier in ("free", "premium", "enterprise")
+    }, "an installed stack is never applied over"
+    assert all(d["metadata"]["labels"][ownership.RUN_LABEL] == "run1" for d in applied)
+    assert not fake.called("patch"), fake.transcript()
+    assert state.deployed, "the namespaces it made are removed at teardown"
+    assert state.gateway_url == "https://maas.apps.ci.example.com", state
 
 
 def test_gateway_url_option_skips_discovery() -> None:
@@ -169,10 +200,16 @@ def test_gateway_that_never_answers_times_out_naming_the_probe() -> None:
     plan = BringUp(e2e_manifests(), e2e_expected(), None, False, 120.0)
     gateway = _Unavailable(e2e_expected())
     with pytest.raises(TargetUnavailable) as raised:
-        bring_up(kube(fake), plan, RunState(), poller=fake_poller(FakeClock()), probe=gateway)
+        bring_up(
+            kube(fake),
+            plan,
+            RunState(run_id="run1"),
+            poller=fake_poller(FakeClock()),
+            probe=gateway,
+        )
     message = str(raised.value)
     assert message.startswith("probing the gateway: still waiting"), message
-    assert "GET https://maas.apps.example.com/v1/models: answered 503" in message, message
+    assert "GET https://maas.apps.ci.example.com/v1/models: answered 503" in message, message
 
 
 def test_the_data_plane_is_proven_after_the_gateway_probe_and_before_the_leak_proof() -> None:
@@ -185,7 +222,7 @@ def test_the_data_plane_is_proven_after_the_gateway_probe_and_before_the_leak_pr
         fake.index("get", "pods"),
     ]
     assert order == sorted(order), fake.transcript()
-    assert probed[0] == "https://maas.apps.example.com/v1/models", probed
+    assert probed[0] == "https://maas.apps.ci.example.com/v1/models", probed
 
 
 def test_a_data_plane_that_never_enforces_fails_the_bring_up_naming_the_probe() -> None:
@@ -216,10 +253,64 @@ def test_unreadable_model_metrics_do_not_fail_the_bring_up() -> None:
     fake.rules.insert(0, FakeKubectl().fail("get", "pods", stderr="Forbidden").rules[0])
     state = _bring_up(fake, gateway=gateway)
     assert "not made: could not read pods -n llm" in state.leak_proof, state.leak_proof
-    assert state.gateway_url == "https://maas.apps.example.com", state
+    assert state.gateway_url == "https://maas.apps.ci.example.com", state
 
 
 def test_the_probes_identities_are_left_for_the_teardown() -> None:
     state = _bring_up(_cluster())
     namespaces = {record.namespace for record in state.probe_records()}
     assert namespaces == {"maas-e2e-free"}, state.probe_identities
+
+
+HOSTNAME = f"maas-api.{APPS_DOMAIN}"
+
+
+def _upstream_gateway(fake: FakeKubectl, route: dict | None = None) -> FakeKubectl:
+    """Upstream's Gateway, whose listener answers only `maas-api.${CLUSTER_DOMAIN}`, at an IP;
+    the Route `gateway-route` is `route`, or absent."""
+    listener = {**GATEWAY["spec"]["listeners"][0], "hostname": HOSTNAME}
+    live = ready({**GATEWAY, "spec": {**GATEWAY["spec"], "listeners": [listener]}}, "10.0.0.5")
+    first = FakeKubectl().on("get", "gateways.gateway.networking.k8s.io", json=live)
+    if route is None:
+        missing = (
+            'Error from server (NotFound): routes.route.openshift.io "gateway-route" not found'
+        )
+        first.fail("get", "routes.route.openshift.io", stderr=missing)
+    else:
+        first.on("get", "routes.route.openshift.io", "gateway-route", json=route)
+    fake.rules[:0] = first.rules
+    return fake
+
+
+def test_every_bring_up_request_carries_the_listeners_hostname_as_host() -> None:
+    gateway = _Recording([])
+    state = _bring_up(_upstream_gateway(_cluster(gateway)), gateway=gateway)
+    assert (state.gateway_url, state.gateway_host) == ("http://10.0.0.5", HOSTNAME), state
+    assert gateway.hosts, "no request went through the client bring-up pinned the Host on"
+    assert set(gateway.hosts) == {HOSTNAME}, gateway.hosts
+    assert len(gateway.hosts) == len(gateway.sent), "some request went without the Host"
+
+
+def test_a_given_gateway_url_still_carries_the_listeners_hostname() -> None:
+    """E.g. a `kubectl port-forward` of the gateway's Service: Istio still routes by Host."""
+    gateway = _Recording([])
+    fake = _upstream_gateway(_cluster(gateway))
+    state = _bring_up(fake, gateway=gateway, gateway_url="http://127.0.0.1:8080")
+    assert (state.gateway_url, state.gateway_host) == ("http://127.0.0.1:8080", HOSTNAME), state
+    assert set(gateway.hosts) == {HOSTNAME}, gateway.hosts
+    assert not fake.called("get", "routes.route.openshift.io"), fake.transcript()
+
+
+def test_the_seeds_route_for_another_cluster_is_not_where_the_probes_go() -> None:
+    gateway = _Recording([])
+    foreign = openshift_route("maas.apps.other.example.com")
+    state = _bring_up(_upstream_gateway(_cluster(gateway), foreign), gateway=gateway)
+    assert (state.gateway_url, state.gateway_host) == ("http://10.0.0.5", HOSTNAME), state
+    assert gateway.probed[0] == "http://10.0.0.5/v1/models", gateway.probed
+
+
+def test_without_a_listener_hostname_requests_carry_the_urls_own_host() -> None:
+    gateway = _Recording([])
+    state = _bring_up(_cluster(gateway), gateway=gateway)
+    assert state.gateway_host is None, state
+    assert set(gateway.hosts) == {None}, gateway.hosts

@@ -9,8 +9,10 @@ import pytest
 import yaml
 from kubefake import FakeClock, FakeKubectl, e2e_manifests, fake_poller, jwt_with, kube, listing
 
+from maas_e2e.targets import ownership
 from maas_e2e.targets.deploy import (
     DeployError,
+    OwnershipConflict,
     deploy,
     first_audience,
     route_auth_policies,
@@ -38,7 +40,7 @@ def _cluster(fake: FakeKubectl, *, existing: list | None = None) -> FakeKubectl:
 
 
 def _deploy(fake: FakeKubectl, state: RunState | None = None, deadline: float = 600) -> RunState:
-    state = state or RunState(instance="maas-default-gateway")
+    state = state or RunState(run_id="run1", instance="maas-default-gateway")
     deploy(kube(fake), e2e_manifests(), state, poller=fake_poller(FakeClock()), deadline=deadline)
     return state
 
@@ -50,7 +52,71 @@ def test_apply_is_server_side_with_force_conflicts_and_the_rendered_yaml() -> No
     assert apply.args == (
         "apply", "--server-side", "--force-conflicts", "--field-manager=maas-e2e", "-f", "-",
     ), apply.args  # fmt: skip
-    assert apply.stdin == e2e_manifests().text, "apply must get exactly the rendered manifests"
+    applied = list(yaml.safe_load_all(apply.stdin))
+    rendered = e2e_manifests().documents
+    assert [(d["kind"], d["metadata"]["name"]) for d in applied] == [
+        (d["kind"], d["metadata"]["name"]) for d in rendered
+    ], "apply must get every rendered object"
+    for doc, original in zip(applied, rendered, strict=True):
+        labels = doc["metadata"]["labels"]
+        assert labels == {**(original["metadata"].get("labels") or {}), **ownership.labels("run1")}
+        assert {k: v for k, v in doc.items() if k != "metadata"} == {
+            k: v for k, v in original.items() if k != "metadata"
+        }, f"{doc['kind']} {doc['metadata']['name']}: only the labels may differ"
+
+
+def _installed(kind: str, name: str, labels: dict | None = None) -> dict:
+    """A live object of the manifests as another installer left it (its own field managers)."""
+    doc = next(
+        d for d in e2e_manifests().documents if (d["kind"], d["metadata"]["name"]) == (kind, name)
+    )
+    meta = {
+        **doc["metadata"],
+        "labels": labels or {"app.kubernetes.io/name": name},
+        "managedFields": [
+            {"manager": "kubectl-client-side-apply", "operation": "Update"},
+            {"manager": "odh-model-controller", "operation": "Update"},
+        ],
+    }
+    return {**doc, "metadata": meta}
+
+
+def test_objects_someone_else_made_stop_the_run_before_anything_is_applied() -> None:
+    existing = [
+        _installed("Deployment", "maas-api"),
+        _installed("ClusterRole", "maas-api"),
+        _installed("LLMInferenceService", "facebook-opt-125m-simulated"),
+        _installed("Namespace", "llm"),
+    ]
+    fake = _cluster(FakeKubectl(), existing=existing)
+    with pytest.raises(OwnershipConflict) as raised:
+        _deploy(fake)
+    assert not fake.called("apply"), fake.transcript()
+    message = str(raised.value)
+    for line in (
+        "Deployment maas-api/maas-api (written by kubectl-client-side-apply, odh-model-controller)",
+        "ClusterRole maas-api",
+        "LLMInferenceService llm/facebook-opt-125m-simulated",
+        "--maas-skip-deploy",
+        "maas-e2e-cleanup",
+    ):
+        assert line in message, message
+    assert "Namespace llm" not in message, "an existing namespace is used, not changed"
+
+
+def test_leftovers_of_an_interrupted_run_are_taken_over_with_their_tier_namespaces() -> None:
+    earlier = ownership.labels("interrupted")
+    existing = [
+        _installed("Deployment", "maas-api", earlier),
+        _installed("Namespace", "llm", earlier),
+    ]
+    tier_ns = {"metadata": {"name": "maas-default-gateway-tier-free"}}
+    fake = FakeKubectl().on("get", "namespaces", "-l", json=listing([tier_ns]))
+    state = _deploy(_cluster(fake, existing=existing))
+    owned = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(state.owned)]
+    assert ("Deployment", "maas-api") in owned, owned
+    assert ("Namespace", "llm") in owned, owned
+    assert state.preexisting_tier_namespaces == [], "maas-api of the earlier run made them"
 
 
 @pytest.mark.parametrize(
@@ -195,7 +261,7 @@ def test_teardown_removes_identities_then_applied_objects_then_new_tier_namespac
     problems = teardown(kube(fake), state, IDENTITIES, "run123")
     assert problems == [], problems
     deletes = [c for c in fake.calls if c.args[0] == "delete"]
-    selector = "app.kubernetes.io/part-of=maas-e2e,maas-e2e.opendatahub.io/run=run123"
+    selector = "app.kubernetes.io/managed-by=maas-e2e,maas-e2e.opendatahub.io/run=run123"
     flags = ("--ignore-not-found", "--wait=false")
     assert [c.args for c in deletes] == [
         ("delete", "serviceaccount", "-n", "maas-e2e-free", "-l", selector, *flags),

@@ -15,6 +15,7 @@ from kubefake import (
 )
 
 from maas_e2e.targets.diagnostics import collect
+from maas_e2e.targets.policies import GATEWAY_POLICY_RESOURCES
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl"
 
@@ -36,9 +37,21 @@ def _cluster() -> FakeKubectl:
         "lastTimestamp": "2025-10-01T10:00:00Z",
         "involvedObject": {"kind": "Pod", "name": "maas-api-123"},
     }
+    odh_authn = {
+        "apiVersion": "kuadrant.io/v1",
+        "kind": "AuthPolicy",
+        "metadata": {
+            "name": "maas-default-gateway-authn",
+            "namespace": "openshift-ingress",
+            "managedFields": [{"manager": "odh-model-controller", "operation": "Apply"}],
+        },
+        "spec": {"targetRef": {"kind": "Gateway", "name": "maas-default-gateway"}},
+        "status": {"conditions": [cond("Enforced")]},
+    }
     return (
         FakeKubectl()
         .on("get", "-f", "-", json=live_from_stdin(_sick))
+        .on("get", ",".join(GATEWAY_POLICY_RESOURCES), json=listing([odh_authn]))
         .on("get", "events", "-n", "maas-api", json=listing([event]))
         .on("get", "events", json=listing([]))
         .on("logs", "deployment/maas-api", stdout=f"[pod/maas-api] token={TOKEN} issued\n")
@@ -53,6 +66,16 @@ def test_diagnostics_show_policy_conditions_that_are_not_true() -> None:
     expected = (
         "RateLimitPolicy openshift-ingress/gateway-rate-limits: Accepted=True, "
         "Enforced=False (Unknown: limitador down)"
+    )
+    assert expected in report, report
+
+
+def test_diagnostics_name_gateway_policies_the_suite_did_not_create() -> None:
+    report = collect(kube(_cluster()), e2e_manifests(), "kuadrant-system")
+    expected = (
+        "=== every policy on the Gateway ===\nAuthPolicy openshift-ingress/"
+        "maas-default-gateway-authn (NOT made by maas-e2e, written by odh-model-controller; "
+        "Enforced=True)"
     )
     assert expected in report, report
 

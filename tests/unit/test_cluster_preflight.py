@@ -15,7 +15,9 @@ from kubefake import (
 )
 
 from maas_e2e.manifests import parse_manifests
+from maas_e2e.targets import ownership
 from maas_e2e.targets.base import TargetUnavailable
+from maas_e2e.targets.policies import GATEWAY_POLICY_RESOURCES
 from maas_e2e.targets.preflight import SEED_STEPS, PreflightError, preflight
 
 
@@ -26,11 +28,64 @@ def test_healthy_cluster_passes_and_reports_kuadrant_namespace() -> None:
     assert report.server_version == "v1.32.4", report
 
 
-def test_preflight_asks_five_questions_and_changes_nothing() -> None:
+def test_preflight_asks_six_questions_and_changes_nothing() -> None:
     fake = healthy_cluster(FakeKubectl())
     preflight(kube(fake), e2e_manifests())
     verbs = [c.args[0] for c in fake.calls]
-    assert verbs == ["get"] * 5, f"expected five reads, got:\n{fake.transcript()}"
+    assert verbs == ["get"] * 6, f"expected six reads, got:\n{fake.transcript()}"
+
+
+def _policy(kind: str, name: str, target: str = "maas-default-gateway", **labels: str) -> dict:
+    """A gateway policy as the API server returns it, with the field managers that wrote it."""
+    return {
+        "apiVersion": "kuadrant.io/v1",
+        "kind": kind,
+        "metadata": {
+            "name": name,
+            "namespace": "openshift-ingress",
+            "labels": labels,
+            "managedFields": [{"manager": "odh-model-controller", "operation": "Apply"}],
+        },
+        "spec": {
+            "targetRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": target}
+        },
+        "status": {"conditions": [cond("Accepted"), cond("Enforced")]},
+    }
+
+
+ODH_AUTHN = _policy("AuthPolicy", "maas-default-gateway-authn")
+OURS = _policy("RateLimitPolicy", "gateway-rate-limits", **ownership.labels("run0"))
+ELSEWHERE = _policy("AuthPolicy", "other-gateway-auth", target="other-gateway")
+
+
+def _with_policies(*policies: dict) -> FakeKubectl:
+    fake = FakeKubectl().on("get", ",".join(GATEWAY_POLICY_RESOURCES), json=listing(policies))
+    return healthy_cluster(fake)
+
+
+def test_a_policy_someone_else_put_on_the_gateway_stops_a_deploying_run() -> None:
+    with pytest.raises(PreflightError) as raised:
+        preflight(kube(_with_policies(ODH_AUTHN, OURS, ELSEWHERE)), e2e_manifests())
+    message = str(raised.value)
+    assert (
+        "Gateway openshift-ingress/maas-default-gateway already has policies: AuthPolicy "
+        "openshift-ingress/maas-default-gateway-authn (NOT made by maas-e2e, written by "
+        "odh-model-controller; Enforced=True)"
+    ) in message, message
+    assert 'opendatahub.io/managed: "false"' in message, message
+    assert "gateway-rate-limits" not in message, "the suite's own policy is no conflict"
+    assert "other-gateway-auth" not in message, "a policy on another Gateway is not listed"
+
+
+def test_a_run_that_tests_a_stack_as_it_is_lists_every_gateway_policy() -> None:
+    report = preflight(
+        kube(_with_policies(ODH_AUTHN, OURS, ELSEWHERE)), e2e_manifests(), deploying=False
+    )
+    assert report.gateway_policies == [
+        "AuthPolicy openshift-ingress/maas-default-gateway-authn (NOT made by maas-e2e, written "
+        "by odh-model-controller; Enforced=True)",
+        "RateLimitPolicy openshift-ingress/gateway-rate-limits (made by maas-e2e; Enforced=True)",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,7 @@
-"""Waiting for the stack: what counts as ready, what a timeout says, how the gateway is found."""
+"""Waiting for the stack: what counts as ready, what a timeout says, how the gateway is probed.
+
+How the gateway is found: test_cluster_gateway_discovery.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,6 @@ from kubefake import (
     with_status,
 )
 
-from maas_e2e.targets.gateway import discover_gateway_url
 from maas_e2e.targets.readiness import GatewayProbe, NotReady, Pending, StackWatch
 
 
@@ -245,63 +247,3 @@ def test_gateway_probe_reports_routes_that_do_not_answer_401(answer: object, sta
     url = "http://gw/llm/premium-simulated/v1/models"
     pending = GatewayProbe(_probe({url: answer}), "http://gw", e2e_expected().models).pending()
     assert [(p.what, p.state) for p in pending] == [(f"GET {url}", state)], pending
-
-
-GATEWAY = _doc("Gateway", "maas-default-gateway")
-NO_ROUTE = 'error: the server doesn\'t have a resource type "routes"'
-
-
-def _gateway_fake(route: dict | None, gateway: dict | None) -> FakeKubectl:
-    fake = FakeKubectl()
-    if route is None:
-        fake.fail("get", "routes.route.openshift.io", stderr=NO_ROUTE)
-    else:
-        fake.on("get", "routes.route.openshift.io", "gateway-route", json=route)
-    if gateway is None:
-        fake.fail("get", "gateways.gateway.networking.k8s.io", stderr="not found")
-    else:
-        fake.on("get", "gateways.gateway.networking.k8s.io", json=gateway)
-    return fake
-
-
-@pytest.mark.parametrize(
-    ("route", "expected"),
-    [
-        (
-            {"spec": {"host": "maas.apps.example.com", "tls": {"termination": "edge"}}},
-            "https://maas.apps.example.com",
-        ),
-        ({"spec": {"host": "maas.apps.example.com"}}, "http://maas.apps.example.com"),
-    ],
-    ids=["tls", "plain"],
-)
-def test_gateway_url_comes_from_the_openshift_route_first(route: dict, expected: str) -> None:
-    fake = _gateway_fake(route, ready(GATEWAY, "10.1.2.3"))
-    assert discover_gateway_url(kube(fake), GATEWAY) == expected
-    assert fake.calls[0].has("-n", "openshift-ingress"), fake.transcript()
-
-
-@pytest.mark.parametrize(
-    ("address", "listener", "expected"),
-    [
-        ("10.1.2.3", {"name": "http", "port": 80, "protocol": "HTTP"}, "http://10.1.2.3"),
-        (
-            "gw.example.com",
-            {"name": "https", "port": 443, "protocol": "HTTPS"},
-            "https://gw.example.com",
-        ),
-        ("10.1.2.3", {"name": "http", "port": 8080, "protocol": "HTTP"}, "http://10.1.2.3:8080"),
-        ("fd00::1", {"name": "http", "port": 80, "protocol": "HTTP"}, "http://[fd00::1]"),
-    ],
-)
-def test_gateway_url_falls_back_to_the_gateway_address(
-    address: str, listener: dict, expected: str
-) -> None:
-    live = ready({**GATEWAY, "spec": {**GATEWAY["spec"], "listeners": [listener]}}, address)
-    fake = _gateway_fake(None, live)
-    assert discover_gateway_url(kube(fake), GATEWAY) == expected
-
-
-def test_gateway_url_is_unknown_without_route_or_address() -> None:
-    fake = _gateway_fake(None, with_status(GATEWAY, conditions=[cond("Programmed")]))
-    assert discover_gateway_url(kube(fake), GATEWAY) is None

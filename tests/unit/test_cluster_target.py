@@ -57,7 +57,7 @@ def test_new_identity_is_a_labelled_service_account_in_the_tiers_namespace(
     assert account["kind"] == "ServiceAccount", account
     assert account["metadata"]["namespace"] == namespace, account
     assert account["metadata"]["labels"] == {
-        "app.kubernetes.io/part-of": "maas-e2e",
+        "app.kubernetes.io/managed-by": "maas-e2e",
         "maas-e2e.opendatahub.io/run": "run123",
     }, account
     assert name.startswith("e2e-test-rate-limits-"), name

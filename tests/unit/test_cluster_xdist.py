@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from kubefake import FakeGateway, e2e_expected, e2e_manifests
+import yaml
+from kubefake import APPS_DOMAIN, FakeGateway, e2e_expected, e2e_manifests
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE = Path(__file__).resolve().parent / "fake_kubectl.py"
@@ -27,7 +28,6 @@ _spec = importlib.util.spec_from_file_location("maas_root_conftest", {str(ROOT /
 _root = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_root)
 pytest_plugins = _root.pytest_plugins
-pytest_addoption = _root.pytest_addoption
 """
 
 INNER_TESTS = """
@@ -43,13 +43,21 @@ def test_needs_no_cluster():
 """
 
 
-def _handler(gateway: FakeGateway) -> type[BaseHTTPRequestHandler]:
-    """The fake gateway's data plane over HTTP (with Limitador's headers), one request at a time."""
+def _handler(gateway: FakeGateway, host: str | None = None) -> type[BaseHTTPRequestHandler]:
+    """The fake gateway's data plane over HTTP (with Limitador's headers), one request at a time.
+    With `host`, only requests with that Host get through, as to a listener with `hostname:`;
+    Istio answers 404 to the others."""
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("content-length") or 0)
+            if host is not None and self.headers.get("host") != host:
+                self.rfile.read(length)
+                self.send_response(404)
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
             body = json.loads(self.rfile.read(length)) if length else None
             auth = self.headers.get("authorization")
             token = auth.removeprefix("Bearer ") if auth else None
@@ -71,10 +79,9 @@ def _handler(gateway: FakeGateway) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture(scope="module")
-def gateway() -> Iterator[str]:
+def _serve(host: str | None = None) -> Iterator[str]:
     fake = FakeGateway(e2e_expected(), headers=True)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake, host))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -82,13 +89,24 @@ def gateway() -> Iterator[str]:
     server.server_close()
 
 
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[str]:
+    yield from _serve()
+
+
 def _run(
-    tmp_path: Path, gateway: str, *args: str, select: str = "", missing_crds: str = ""
+    tmp_path: Path,
+    gateway: str,
+    *args: str,
+    select: str = "",
+    missing_crds: str = "",
+    inner: str = INNER_TESTS,
+    rendered: str | None = None,
 ) -> tuple[int, str, list]:
     (tmp_path / "conftest.py").write_text(INNER_CONFTEST)
-    (tmp_path / "test_inner.py").write_text(INNER_TESTS)
+    (tmp_path / "test_inner.py").write_text(inner)
     manifests = tmp_path / "rendered.yaml"
-    manifests.write_text(e2e_manifests().text)
+    manifests.write_text(rendered if rendered is not None else e2e_manifests().text)
     kubectl = tmp_path / "kubectl"
     kubectl.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE} "$@"\n')
     kubectl.chmod(0o755)
@@ -133,12 +151,21 @@ def test_xdist_run_deploys_once_and_tears_down_once_after_every_worker(
         if c["args"][:2] == ["create", "token"] and "default" not in c["args"]
     }
     assert users == {"gw0", "gw1"}, f"both workers should have made identities, got {users}"
-    deletes = _deletes(calls)
+    deletes = _teardown(calls)
+    assert deletes, "nothing was torn down"
     assert [c["who"] for c in deletes] == ["main"] * len(deletes), deletes
     assert sum(1 for c in deletes if c["args"][:3] == ["delete", "-f", "-"]) == 1, deletes
     last_worker_call = max(i for i, c in enumerate(calls) if c["who"] != "main")
     first_delete = calls.index(deletes[0])
     assert first_delete > last_worker_call, "teardown must wait until every worker is done"
+
+
+def _teardown(calls: list[dict]) -> list[dict]:
+    """The deletes after the last worker's call: the run's teardown (before it, a bring-up
+    removes what earlier runs left)."""
+    workers = [i for i, c in enumerate(calls) if c["who"] not in ("main", "before")]
+    after = max(workers, default=-1)
+    return [c for c in calls[after + 1 :] if c["args"][0] == "delete"]
 
 
 def test_run_without_xdist_deploys_and_tears_down_once(tmp_path: Path, gateway: str) -> None:
@@ -151,7 +178,7 @@ def test_run_without_xdist_deploys_and_tears_down_once(tmp_path: Path, gateway: 
 def test_keep_leaves_everything_in_place(tmp_path: Path, gateway: str) -> None:
     code, output, calls = _run(tmp_path, gateway, "-n", "2", "--maas-keep")
     assert code == 0, output
-    assert _deletes(calls) == [], _deletes(calls)
+    assert _teardown(calls) == [], _teardown(calls)
     assert "--maas-keep: the stack and test identities stay" in output, output
 
 
@@ -164,8 +191,8 @@ def test_skip_deploy_uses_the_stack_there_and_removes_only_identities(
     assert code == 0, output
     ours = [c for c in calls if c["who"] != "before"]
     assert not [c for c in ours if c["args"][0] in ("apply", "patch")], ours
-    kinds = {c["args"][1] for c in _deletes(ours)}
-    assert kinds == {"serviceaccount"}, _deletes(ours)
+    kinds = {c["args"][1] for c in _teardown(ours)}
+    assert kinds == {"serviceaccount"}, _teardown(ours)
 
 
 def test_no_cluster_is_contacted_when_no_test_needs_it(tmp_path: Path, gateway: str) -> None:
@@ -183,3 +210,46 @@ def test_a_failed_preflight_is_tried_once_per_run_not_once_per_worker(
     assert f"CRD {missing} (TokenRateLimitPolicy) is not installed" in output, output
     assert sum(1 for c in calls if c["args"][:2] == ["get", "crd"]) == 1, calls
     assert not [c for c in calls if c["args"][0] in ("apply", "delete")], calls
+
+
+HOSTNAME = f"maas-api.{APPS_DOMAIN}"
+
+INNER_HOSTNAME_TESTS = f"""
+def test_the_suites_client_reaches_a_gateway_that_wants_its_hostname(target, api):
+    assert target.gateway_host == {HOSTNAME!r}
+    assert api.list_models(None).status_code == 401
+"""
+
+
+def _with_listener_hostname(hostname: str) -> str:
+    """The manifests as upstream's render: the Gateway's listener with `hostname:`."""
+    docs = [dict(d) for d in e2e_manifests().documents]
+    for doc in docs:
+        if doc["kind"] == "Gateway":
+            listeners = [{**lst, "hostname": hostname} for lst in doc["spec"]["listeners"]]
+            doc["spec"] = {**doc["spec"], "listeners": listeners}
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+@pytest.fixture(scope="module")
+def hostname_gateway() -> Iterator[str]:
+    """A gateway (e.g. a port-forward to it) whose listener answers only HOSTNAME."""
+    yield from _serve(HOSTNAME)
+
+
+def test_a_run_through_a_port_forward_names_the_listeners_hostname(
+    tmp_path: Path, hostname_gateway: str
+) -> None:
+    """Bring-up probes and the tests' client both carry the live Gateway's listener hostname as
+    Host, read from the cluster although --maas-gateway-url is given."""
+    code, output, calls = _run(
+        tmp_path,
+        hostname_gateway,
+        "-p",
+        "no:xdist",
+        inner=INNER_HOSTNAME_TESTS,
+        rendered=_with_listener_hostname(HOSTNAME),
+    )
+    assert code == 0, output
+    reads = [c for c in calls if c["args"][:2] == ["get", "gateways.gateway.networking.k8s.io"]]
+    assert len(reads) == 1, calls

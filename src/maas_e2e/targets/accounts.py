@@ -13,8 +13,8 @@ import uuid
 from dataclasses import asdict
 
 from maas_e2e.expected import Expected
+from maas_e2e.targets import ownership
 from maas_e2e.targets.base import Identity
-from maas_e2e.targets.deploy import PART_OF
 from maas_e2e.targets.kube import Kube
 from maas_e2e.targets.shared_run import IdentityRecord, RunState
 
@@ -53,5 +53,6 @@ class ProbeIdentities:
         namespace = self.expected.identity_namespaces[tier]
         record = IdentityRecord(namespace, sa_name(hint), self.expected.tier_namespace(tier))
         self.state.probe_identities.append(asdict(record))
-        token = create_identity(self.kube, namespace, record.name, {PART_OF: "maas-e2e"})
+        labels = ownership.labels(self.state.run_id)
+        token = create_identity(self.kube, namespace, record.name, labels)
         return Identity(username=record.username, tier=tier, token=token)

@@ -10,6 +10,11 @@ class TargetUnavailable(RuntimeError):
     """The target cannot be started or reached; the message says what to do."""
 
 
+class IdentityUnavailable(TargetUnavailable):
+    """The target has no way to make an identity of that tier (a stack the suite did not
+    deploy, whose tier mapping has no group for it): the tests that need one skip."""
+
+
 @dataclass(frozen=True)
 class Identity:
     """A cluster identity (the `oc whoami -t` of one user) that maas-api will mint tokens for."""
@@ -22,6 +27,9 @@ class Identity:
 class Target(Protocol):
     name: str
     gateway_url: str
+    # The Host header requests to the gateway carry where its listener only answers a hostname
+    # (a cluster's Gateway with `hostname:`); None: the gateway URL's own host.
+    gateway_host: str | None
 
     def new_identity(self, tier: str, group: str, hint: str) -> Identity:
         """A user of `tier` no test has used before, so counters start from zero."""

@@ -14,17 +14,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from maas_e2e.expected import IDENTITY_TIER_LABEL, Expected
 from maas_e2e.manifests import RenderedManifests
 from maas_e2e.oidc import DISCOVERY_PATH, OidcDiscoveryError
-from maas_e2e.targets import diagnostics
+from maas_e2e.targets import diagnostics, ownership
 from maas_e2e.targets.accounts import ProbeIdentities, create_identity, sa_name
-from maas_e2e.targets.base import Identity, TargetUnavailable
+from maas_e2e.targets.base import Identity, IdentityUnavailable, TargetUnavailable
 from maas_e2e.targets.dataplane import DataPlaneWatch, probe_subject
-from maas_e2e.targets.deploy import PART_OF, RUN_LABEL, deploy
-from maas_e2e.targets.gateway import discover_gateway_url
+from maas_e2e.targets.deploy import deploy
+from maas_e2e.targets.gateway import GatewayEndpoint, discover_gateway, listener_host
 from maas_e2e.targets.kube import Kube, KubeError
 from maas_e2e.targets.leakproof import prove_no_leaks
+from maas_e2e.targets.leftovers import remove_earlier_runs
+from maas_e2e.targets.live import identity_gaps
 from maas_e2e.targets.metrics import limitador_calls
 from maas_e2e.targets.preflight import preflight
 from maas_e2e.targets.readiness import LOG, GatewayProbe, Poller, StackWatch
@@ -32,6 +36,7 @@ from maas_e2e.targets.shared_run import IdentityRecord, RunState
 from maas_e2e.targets.traffic import GatewayClient
 
 JWKS_PATH = "/openid/v1/jwks"
+INSTALLED_STACK_TIMEOUT_S = 120.0
 NO_LEAK_PROOF = "no bring-up leak proof is known to this target"
 
 
@@ -57,15 +62,23 @@ def bring_up(
     """
     check_identity_namespaces(plan.expected)
     subject = probe_subject(plan.expected)
-    deadline = poller.clock() + plan.timeout
+    # A stack that is already there has nothing to wait for: what is not ready now is missing.
+    timeout = min(plan.timeout, INSTALLED_STACK_TIMEOUT_S) if plan.skip_deploy else plan.timeout
+    deadline = poller.clock() + timeout
     state.instance = plan.expected.instance
     try:
-        state.kuadrant_namespace = preflight(kube, plan.manifests).kuadrant_namespace
-        if not plan.skip_deploy:
-            deploy(kube, plan.manifests, state, poller=poller, deadline=deadline)
+        report = preflight(kube, plan.manifests, deploying=not plan.skip_deploy)
+        state.kuadrant_namespace = report.kuadrant_namespace
+        for line in report.gateway_policies:
+            LOG.info("policy on the Gateway: %s", line)
+        remove_earlier_runs(kube, plan.manifests, plan.expected.instance, state.run_id)
+        # With --maas-skip-deploy only the identity namespaces the suite chose are applied.
+        applied = _identity_namespaces(plan.manifests) if plan.skip_deploy else plan.manifests
+        deploy(kube, applied, state, poller=poller, deadline=deadline)
         watch = StackWatch(kube, plan.manifests, need_address=plan.gateway_url is None)
         poller.until_ready(watch.pending, deadline=deadline, stage="waiting for the stack")
-        url = plan.gateway_url or _gateway_url(kube, plan.manifests)
+        endpoint = _gateway_endpoint(kube, plan)
+        url, probe = endpoint.url, probe.with_host(endpoint.host)
         gateway = GatewayProbe(probe, url, plan.expected.models)
         poller.until_ready(gateway.pending, deadline=deadline, stage="probing the gateway")
         identities = ProbeIdentities(kube, plan.expected, state)
@@ -76,7 +89,17 @@ def bring_up(
         LOG.info("%s", state.leak_proof)
     except KubeError as exc:
         raise TargetUnavailable(f"talking to the cluster failed: {exc}") from None
-    state.gateway_url = url
+    state.gateway_url, state.gateway_host = url, endpoint.host
+
+
+def _identity_namespaces(manifests: RenderedManifests) -> RenderedManifests:
+    namespaces = [
+        ns
+        for ns in manifests.of_kind("Namespace")
+        if IDENTITY_TIER_LABEL in (ns["metadata"].get("labels") or {})
+    ]
+    text = yaml.safe_dump_all(namespaces, sort_keys=False)
+    return RenderedManifests(text, tuple(namespaces), f"{manifests.source} (identity namespaces)")
 
 
 def check_identity_namespaces(expected: Expected) -> None:
@@ -98,20 +121,25 @@ def check_identity_namespaces(expected: Expected) -> None:
         )
 
 
-def _gateway_url(kube: Kube, manifests: RenderedManifests) -> str:
-    gateways = manifests.of_kind("Gateway")
+def _gateway_endpoint(kube: Kube, plan: BringUp) -> GatewayEndpoint:
+    """--maas-gateway-url, or the gateway found on the cluster; either way with the Host its
+    listener wants (read from the live Gateway when the manifests hold exactly one)."""
+    gateways = plan.manifests.of_kind("Gateway")
+    if plan.gateway_url:
+        host = listener_host(kube, gateways[0], plan.gateway_url) if len(gateways) == 1 else None
+        return GatewayEndpoint(plan.gateway_url, host)
     if len(gateways) != 1:
         raise TargetUnavailable(
             f"cannot tell the gateway's address: the manifests hold {len(gateways)} Gateways; "
             "pass --maas-gateway-url"
         )
-    url = discover_gateway_url(kube, gateways[0])
-    if url is None:
+    endpoint = discover_gateway(kube, gateways[0])
+    if endpoint is None:
         raise TargetUnavailable(
-            "the Gateway has no address and there is no Route gateway-route: "
-            "pass --maas-gateway-url"
+            "the Gateway has no address and there is no usable Route gateway-route (see the log "
+            "for why a Route was ignored): pass --maas-gateway-url"
         )
-    return url
+    return endpoint
 
 
 @dataclass
@@ -124,6 +152,8 @@ class ClusterTarget:
     kuadrant_namespace: str
     record_identity: Callable[[IdentityRecord], None]
     leak_proof: str = ""
+    # The Host every request to the gateway carries: its listener's hostname (None: the URL's).
+    gateway_host: str | None = None
     name: str = "cluster"
     _default: Identity | None = field(default=None, init=False, repr=False)
 
@@ -134,12 +164,16 @@ class ClusterTarget:
         self.expected.tier(tier)
         namespace = self.expected.identity_namespaces.get(tier)
         if namespace is None:
-            return self.default_identity(tier)
+            try:
+                return self.default_identity(tier)
+            except TargetUnavailable as exc:
+                raise IdentityUnavailable(f"{identity_gaps(self.expected)[tier]}; {exc}") from None
         record = IdentityRecord(namespace, sa_name(hint), self.expected.tier_namespace(tier))
         self.record_identity(record)
-        labels = {PART_OF: "maas-e2e", RUN_LABEL: self.run_id}
         try:
-            token = create_identity(self.kube, namespace, record.name, labels)
+            token = create_identity(
+                self.kube, namespace, record.name, ownership.labels(self.run_id)
+            )
         except KubeError as exc:
             raise TargetUnavailable(
                 f"cannot make a {tier} identity in {namespace}: {exc}"

@@ -2,10 +2,14 @@
 
 `kubectl apply --server-side --force-conflicts`, retried while CRDs or admission webhooks are not
 established yet (the seed's "if it fails the first time, simply re-run"), then the AuthPolicy
-audience patch the seed derives from a real token's `aud[0]`. Objects that existed before the
-apply (a shared `openshift-ingress` namespace, a Gateway someone else runs) are never deleted:
-teardown removes only what this run created, the test identities, and the tier namespaces
-maas-api created during the run.
+audience patch the seed derives from a real token's `aud[0]`.
+
+The suite never changes an object it did not create: before applying, it reads what already
+exists. An object someone else made (an installed MaaS, another controller's policy on the
+Gateway) stops the run with the list and how to proceed; a namespace that exists is used as it
+is. Every applied object carries the run's labels (see `ownership`), so leftovers of an
+interrupted run are recognised: the next run takes them over and removes them at its teardown,
+together with what it created, the test identities, and the tier namespaces maas-api made.
 """
 
 from __future__ import annotations
@@ -13,22 +17,23 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
 import yaml
 
+from maas_e2e.expected import MAAS_API_NAME
 from maas_e2e.manifests import RenderedManifests, object_ref
+from maas_e2e.targets import ownership
 from maas_e2e.targets.base import TargetUnavailable
-from maas_e2e.targets.kube import Kube, KubectlResult, KubeError, items
-from maas_e2e.targets.readiness import Pending, Poller, fetch
+from maas_e2e.targets.kube import Kube, KubectlResult, KubeError
+from maas_e2e.targets.leftovers import Removal, tier_namespaces
+from maas_e2e.targets.readiness import LOG, Pending, Poller, fetch
 from maas_e2e.targets.shared_run import IdentityRecord, RunState
 
 FIELD_MANAGER = "maas-e2e"
 APPLY_TIMEOUT_S = 120.0
-TIER_NAMESPACE_LABELS = "maas.opendatahub.io/tier-namespace=true"
-PART_OF = "app.kubernetes.io/part-of"
-RUN_LABEL = "maas-e2e.opendatahub.io/run"
 
 # kubectl errors that go away once CRDs, webhooks and namespaces settle.
 TRANSIENT_ERRORS = (
@@ -55,14 +60,78 @@ def is_transient(stderr: str) -> bool:
     return any(marker.lower() in stderr.lower() for marker in TRANSIENT_ERRORS)
 
 
+class OwnershipConflict(DeployError):
+    """Objects the run would change exist and were not made by the suite."""
+
+    def __init__(self, conflicts: Sequence[dict[str, Any]]) -> None:
+        self.conflicts = tuple(conflicts)
+        lines = [
+            f"  - {object_ref(obj)} (written by {', '.join(ownership.managers(obj)) or 'unknown'})"
+            for obj in self.conflicts
+        ]
+        super().__init__(
+            "the cluster already has objects that the suite would change but did not create "
+            "(nothing was applied):\n" + "\n".join(lines) + "\n  -> to test the MaaS installed "
+            "there, run with --maas-skip-deploy (expectations then come from its live objects); "
+            "to deploy the suite's own stack, use a cluster without these objects or remove them "
+            f"first. Objects labelled {ownership.OWNED} are the suite's own leftovers: they are "
+            "taken over, and `maas-e2e-cleanup` removes them"
+        )
+
+
+@dataclass(frozen=True)
+class ApplyPlan:
+    """What the apply will do to what already exists."""
+
+    apply: list[dict[str, Any]]  # stamped with this run's labels
+    conflicts: list[dict[str, Any]]  # live objects someone else made
+    taken_over: list[dict[str, Any]]  # live leftovers of an earlier run of the suite
+    kept_namespaces: list[str]  # namespaces that exist already and are used as they are
+
+
+def plan_apply(
+    documents: Sequence[dict[str, Any]], live: dict[tuple, dict[str, Any]], run_id: str
+) -> ApplyPlan:
+    """Sort the manifests by who owns their live counterpart."""
+    apply, conflicts, taken_over, kept = [], [], [], []
+    for doc in documents:
+        obj = live.get(_identity(doc))
+        if obj is None:
+            apply.append(doc)
+        elif ownership.is_owned(obj):
+            apply.append(doc)
+            if ownership.owner_run(obj) != run_id:
+                taken_over.append(obj)
+        elif doc.get("kind") == "Namespace":
+            kept.append(doc["metadata"]["name"])
+        else:
+            conflicts.append(obj)
+    return ApplyPlan(ownership.stamp(apply, run_id), conflicts, taken_over, kept)
+
+
 def deploy(
     kube: Kube, manifests: RenderedManifests, state: RunState, *, poller: Poller, deadline: float
 ) -> None:
-    """Record what already exists, apply everything, then patch the audiences."""
-    state.preexisting_tier_namespaces = tier_namespaces(kube, state.instance)
-    existing = {_identity(obj) for obj in fetch(kube, manifests.documents).values()}
-    owned = [d for d in manifests.documents if _identity(d) not in existing]
-    state.owned = yaml.safe_dump_all(owned, sort_keys=False) if owned else ""
+    """Check ownership, record what already exists, apply, then patch the audiences."""
+    live = fetch(kube, manifests.documents)
+    plan = plan_apply(manifests.documents, live, state.run_id)
+    if plan.conflicts:
+        raise OwnershipConflict(plan.conflicts)
+    for obj in plan.taken_over:
+        LOG.info(
+            "taking over %s, left by maas-e2e run %s", object_ref(obj), ownership.owner_run(obj)
+        )
+    for name in plan.kept_namespaces:
+        LOG.info("namespace %s exists and was not made by maas-e2e: used as it is", name)
+    # maas-api makes the tier namespaces; when the maas-api there is an earlier run's, so are they.
+    earlier_api = any(
+        obj.get("kind") == "Deployment" and obj["metadata"]["name"] == MAAS_API_NAME
+        for obj in plan.taken_over
+    )
+    if not plan.apply:
+        return
+    state.preexisting_tier_namespaces = [] if earlier_api else tier_namespaces(kube, state.instance)
+    state.owned = yaml.safe_dump_all(plan.apply, sort_keys=False)
     state.deployed = True
     _retrying(
         poller,
@@ -75,7 +144,7 @@ def deploy(
             f"--field-manager={FIELD_MANAGER}",
             "-f",
             "-",
-            stdin=manifests.text,
+            stdin=state.owned,
             timeout=APPLY_TIMEOUT_S,
         ),
     )
@@ -193,27 +262,19 @@ def first_audience(token: str) -> str:
     return audience
 
 
-def tier_namespaces(kube: Kube, instance: str) -> list[str]:
-    """The namespaces maas-api created for its tiers (found by the labels it sets)."""
-    selector = f"{TIER_NAMESPACE_LABELS},maas.opendatahub.io/instance={instance}"
-    found = items(kube.json("get", "namespaces", "-l", selector))
-    return sorted(ns["metadata"]["name"] for ns in found)
-
-
 def teardown(
     kube: Kube, state: RunState, identities: Sequence[IdentityRecord], run_id: str
 ) -> list[str]:
     """Delete the test and bring-up probe identities, then (if this run deployed) what it
     created and the tier namespaces that appeared during the run. Every step runs; failures are
     returned."""
-    problems: list[str] = []
+    removal = Removal()
+    problems = removal.problems
 
     def delete(what: str, *args: str, stdin: str | None = None) -> None:
-        result = kube.attempt("delete", *args, "--ignore-not-found", "--wait=false", stdin=stdin)
-        if result.returncode != 0:
-            problems.append(f"{what}: {KubeError(result)}")
+        removal.delete(kube, what, *args, stdin=stdin)
 
-    selector = f"{PART_OF}=maas-e2e,{RUN_LABEL}={run_id}"
+    selector = ownership.run_selector(run_id)
     for ns in sorted({i.namespace for i in identities}):
         delete(f"test ServiceAccounts in {ns}", "serviceaccount", "-n", ns, "-l", selector)
     probes = state.probe_records()

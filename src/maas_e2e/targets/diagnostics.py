@@ -13,6 +13,7 @@ from typing import Any
 from maas_e2e.manifests import RenderedManifests, object_ref
 from maas_e2e.redaction import redact_text
 from maas_e2e.targets.kube import Kube, KubeError, items
+from maas_e2e.targets.policies import describe, gateway_policies
 from maas_e2e.targets.readiness import MODEL_KIND, POLICY_KINDS, fetch, model_url
 
 LOG_TAIL = 60
@@ -26,6 +27,7 @@ def collect(kube: Kube, manifests: RenderedManifests, kuadrant_namespace: str) -
     """One text report, a section per source."""
     sections: list[tuple[str, Callable[[], str]]] = [
         ("policies and models", lambda: _statuses(kube, manifests)),
+        ("every policy on the Gateway", lambda: _gateway_policies(kube, manifests)),
         ("recent events", lambda: _events(kube, _namespaces(manifests, kuadrant_namespace))),
     ]
     for deployment in manifests.of_kind("Deployment"):
@@ -69,6 +71,15 @@ def _statuses(kube: Kube, manifests: RenderedManifests) -> str:
     if missing:
         lines.append(f"({missing} of the deployed objects were not found)")
     return "\n".join(lines)
+
+
+def _gateway_policies(kube: Kube, manifests: RenderedManifests) -> str:
+    """Including those the suite did not create, which may override its own."""
+    return "\n".join(
+        describe(policy)
+        for gateway in manifests.of_kind("Gateway")
+        for policy in gateway_policies(kube, gateway)
+    )
 
 
 def _condition(cond: dict[str, Any]) -> str:

@@ -12,14 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from maas_e2e.manifests import RenderedManifests
+from maas_e2e.manifests import RenderedManifests, object_ref
 from maas_e2e.targets.base import TargetUnavailable
 from maas_e2e.targets.kube import Kube, KubeError, items
+from maas_e2e.targets.policies import describe, foreign, gateway_policies
 from maas_e2e.targets.status import condition, describe_condition
 
 GATEWAY_API = "gateway-api"
 KUADRANT = "kuadrant"
 KSERVE = "kserve"
+GATEWAY_POLICIES = "gateway-policies"
 
 SEED_STEPS = {
     GATEWAY_API: (
@@ -36,6 +38,12 @@ SEED_STEPS = {
         'seed step "Deploying Opendatahub KServe": kustomize build deployment/components/odh/kserve'
         " | kubectl apply --server-side=true --force-conflicts -f - (re-run it if CRDs or "
         "webhooks were not established the first time)"
+    ),
+    GATEWAY_POLICIES: (
+        "a policy the suite did not create would change what the gateway enforces: delete it "
+        "(odh-model-controller makes maas-default-gateway-authn unless the Gateway carries the "
+        'annotation opendatahub.io/managed: "false", as manifests/stack/gateway does), or test '
+        "that stack as it is with --maas-skip-deploy"
     ),
 }
 
@@ -97,6 +105,8 @@ class PreflightReport:
     server_version: str
     kuadrant_namespace: str = DEFAULT_KUADRANT_NAMESPACE
     problems: list[Problem] = field(default_factory=list)
+    # Every policy on the manifests' Gateways, described with who made it.
+    gateway_policies: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -114,13 +124,22 @@ class _Crd:
         return CUSTOM_KINDS[(self.group, self.kind)][1]
 
 
-def preflight(kube: Kube, manifests: RenderedManifests) -> PreflightReport:
-    """Check the cluster; raise PreflightError listing every problem, or return what it saw."""
+def preflight(
+    kube: Kube, manifests: RenderedManifests, *, deploying: bool = True
+) -> PreflightReport:
+    """Check the cluster; raise PreflightError listing every problem, or return what it saw.
+
+    When the run deploys, a policy on the Gateway that the suite did not create is a problem
+    (it would change what the gateway enforces); when it tests a stack as it is, the policies
+    are only listed.
+    """
     report = PreflightReport(server_version=_server_version(kube))
     crds = _required_crds(manifests)
     present = _check_crds(kube, crds, report.problems)
     if {"GatewayClass", "Gateway"} <= present:
         _check_gateway_classes(kube, manifests, report.problems)
+    if {"AuthPolicy", "RateLimitPolicy", "TokenRateLimitPolicy"} <= present:
+        _check_gateway_policies(kube, manifests, report, deploying=deploying)
     if "Kuadrant" in present:
         report.kuadrant_namespace = _check_kuadrant(kube, report.problems)
     if "LLMInferenceService" in present:
@@ -210,6 +229,20 @@ def _check_gateway_classes(
                     f"{describe_condition(accepted)}",
                     GATEWAY_API,
                 )
+            )
+
+
+def _check_gateway_policies(
+    kube: Kube, manifests: RenderedManifests, report: PreflightReport, *, deploying: bool
+) -> None:
+    for gateway in manifests.of_kind("Gateway"):
+        found = gateway_policies(kube, gateway)
+        report.gateway_policies += [describe(p) for p in found]
+        others = foreign(found)
+        if deploying and others:
+            listed = "; ".join(describe(p) for p in others)
+            report.problems.append(
+                Problem(f"{object_ref(gateway)} already has policies: {listed}", GATEWAY_POLICIES)
             )
 
 

@@ -52,9 +52,11 @@ class IdentityRecord:
 class RunState:
     """What the run did to the cluster, written as it happens so a failed deploy is undone."""
 
+    run_id: str = ""  # the value of the run label on everything the run creates
     status: str = "starting"  # "ready" or "failed" once setup returns
     error: str | None = None
     gateway_url: str | None = None
+    gateway_host: str | None = None  # the Host requests to gateway_url carry (None: its own)
     kuadrant_namespace: str = "kuadrant-system"
     instance: str = ""
     deployed: bool = False  # this run applied manifests: teardown owes their deletion
@@ -99,7 +101,7 @@ class SharedRun:
             with self._lock():
                 state = self._read()
                 if state is None:
-                    state = RunState()
+                    state = RunState(run_id=self.run_id)
                     try:
                         start(state)
                         state.status = "ready"
