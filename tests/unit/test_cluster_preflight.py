@@ -256,3 +256,11 @@ def test_unreachable_api_server_says_how_to_point_at_the_cluster() -> None:
     assert "Unable to connect to the server" in message, message
     assert "--k8s-kubeconfig-override" in message, message
     assert len(fake.calls) == 1, fake.transcript()
+
+
+def test_the_gateway_step_renders_the_listener_hostname_with_envsubst() -> None:
+    """Upstream's Gateway listener is `hostname: maas-api.${CLUSTER_DOMAIN}`: without envsubst
+    the literal `${CLUSTER_DOMAIN}` reaches the API server."""
+    step = SEED_STEPS["gateway-api"]
+    assert "export CLUSTER_DOMAIN=$(kubectl get ingresses.config.openshift.io cluster" in step
+    assert "kustomize build deployment/base/networking | envsubst | kubectl apply" in step

@@ -25,8 +25,11 @@ GATEWAY_POLICIES = "gateway-policies"
 
 SEED_STEPS = {
     GATEWAY_API: (
-        'seed step "Enabling GW API": kustomize build deployment/base/networking | kubectl apply '
-        "--server-side=true --force-conflicts -f - (OpenShift 4.19.9+ ships the Gateway API; "
+        'seed step "Enabling GW API": export CLUSTER_DOMAIN=$(kubectl get '
+        "ingresses.config.openshift.io cluster -o jsonpath='{.spec.domain}'); kustomize build "
+        "deployment/base/networking | envsubst | kubectl apply --server-side=true "
+        "--force-conflicts -f - (envsubst fills the Gateway listener's hostname "
+        "maas-api.${CLUSTER_DOMAIN}; OpenShift 4.19.9+ ships the Gateway API; "
         "creating the GatewayClass is enough: manifests/stack/components/gatewayclass)"
     ),
     KUADRANT: (
