@@ -2,7 +2,8 @@
 
 `up` is for people (and for the suite, which reads `--ready-file`); `token` is the `oc whoami -t`
 of the embedded stack; `faults` lists the defects `up --fault NAME` can start the stack with, so
-the suite can prove it notices them.
+the suite can prove it notices them; `cluster up` runs a node-less Kubernetes cluster from the
+pinned upstream builds.
 """
 
 from __future__ import annotations
@@ -70,6 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("faults", help="list the faults `up --fault` accepts and what each breaks")
 
+    cluster = sub.add_parser(
+        "cluster", help="a node-less Kubernetes cluster from the pinned upstream builds"
+    )
+    cluster_sub = cluster.add_subparsers(dest="cluster_command", required=True)
+    cluster_up = cluster_sub.add_parser(
+        "up", help="run etcd, kube-apiserver and kube-controller-manager until Ctrl-C"
+    )
+    cluster_up.add_argument(
+        "--kubeconfig-out",
+        type=Path,
+        help="write the admin kubeconfig here once everything answers",
+    )
+    cluster_up.add_argument(
+        "--api-port", type=int, default=0, help="the API server's port (default: any free one)"
+    )
+
     token = sub.add_parser("token", help="print a cluster identity token, like `oc whoami -t`")
     token.add_argument("user", help="user name")
     token.add_argument(
@@ -88,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "faults":
         print("\n".join(faults.describe()))
         return 0
+    if args.command == "cluster":
+        from maas_local.cluster.up import run  # the control plane's imports only when asked
+
+        return run(args.kubeconfig_out, args.api_port)
     return _token(args)
 
 

@@ -1,0 +1,74 @@
+"""`maas-local cluster up`: the node-less cluster in the foreground until Ctrl-C.
+
+The kubeconfig is written only once everything answers, so a script may wait for the file.
+Ctrl-C (or SIGTERM) stops every process and removes the cluster's data: nothing is left running
+and no port stays taken. A component that dies meanwhile stops the rest and says which it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from maas_local.cluster.controlplane import ControlPlane, NotStarted, port_is_free
+from maas_local.cluster.processes import ComponentDied
+from maas_local.cluster.upstream import UpstreamMissing, locate
+
+WATCH_INTERVAL_S = 1.0
+
+
+def run(kubeconfig_out: Path | None, api_port: int) -> int:
+    try:
+        upstream = locate()
+    except UpstreamMissing as exc:
+        return _fail(str(exc))
+    if api_port and not port_is_free(api_port):
+        return _fail(
+            f"port {api_port} on 127.0.0.1 is already in use; pick another with --api-port"
+        )
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="maas-local-cluster-"))
+    plane = ControlPlane(upstream, workdir, api_port=api_port)
+    try:
+        try:
+            endpoints = plane.start()
+        except (NotStarted, ComponentDied) as exc:
+            return _fail(str(exc))
+        kubeconfig = kubeconfig_out or workdir / "admin.kubeconfig"
+        if kubeconfig_out:
+            kubeconfig_out.write_text(endpoints.kubeconfig(), encoding="utf-8")
+            kubeconfig_out.chmod(0o600)
+        versions = upstream.versions
+        print(
+            f"maas-local cluster is serving Kubernetes {versions.get('kubernetes')} "
+            f"(etcd {versions.get('etcd')})\n"
+            f"  API server  {endpoints.api_url}\n"
+            f"  kubeconfig  {kubeconfig}\n"
+            f"  logs        {workdir / 'logs'}\n"
+            f"  KUBECONFIG={kubeconfig} kubectl version\n"
+            "Ctrl-C stops it.",
+            flush=True,
+        )
+        while not stop.wait(WATCH_INTERVAL_S):
+            try:
+                plane.supervisor.check()
+            except ComponentDied as exc:
+                return _fail(str(exc))
+        return 0
+    finally:
+        plane.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _fail(message: str) -> int:
+    print(f"maas-local cluster: {message}", file=sys.stderr)
+    return 2

@@ -1,0 +1,185 @@
+"""`maas-local cluster`: the real control plane from the pinned builds, and how it fails.
+
+These tests start the real etcd, kube-apiserver and kube-controller-manager (`.ci/run` builds
+them with scripts/build-upstream.sh). Where they are not built the tests that need them skip and
+say so; everything else here runs anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+from maas_local.cluster.controlplane import ControlPlane, Endpoints, port_is_free
+from maas_local.cluster.upstream import UpstreamMissing, locate, pins_key
+
+ROOT = Path(__file__).resolve().parents[2]
+E2E_OVERLAY = ROOT / "manifests" / "e2e"
+
+
+def _upstream_or_skip():
+    try:
+        return locate()
+    except UpstreamMissing as exc:
+        pytest.skip(f"not made: {exc}")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ControlPlane, Endpoints]]:
+    plane = ControlPlane(_upstream_or_skip(), tmp_path_factory.mktemp("cluster"))
+    endpoints = plane.start()
+    try:
+        yield plane, endpoints
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(cluster: tuple[ControlPlane, Endpoints], tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("kubeconfig") / "config"
+    path.write_text(cluster[1].kubeconfig(), encoding="utf-8")
+    return path
+
+
+def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["kubectl", f"--kubeconfig={kubeconfig}", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def until(check, timeout: float = 60.0):
+    """Poll `check` until it returns something truthy, or give its last answer."""
+    return Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(0.2),
+        retry=retry_if_result(lambda value: not value),
+        retry_error_callback=lambda state: state.outcome.result(),
+    )(check)
+
+
+def test_kubectl_reports_the_pinned_release(kubeconfig: Path) -> None:
+    done = kubectl(kubeconfig, "version", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    server = json.loads(done.stdout)["serverVersion"]["gitVersion"]
+    assert server == locate().versions["kubernetes"], server
+
+
+def test_the_api_server_validates_our_manifests_with_the_real_schemas(kubeconfig: Path) -> None:
+    rendered = kubectl(kubeconfig, "kustomize", str(E2E_OVERLAY)).stdout
+    namespaces = [d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "Namespace"]
+    made = kubectl(
+        kubeconfig, "apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(namespaces)
+    )
+    assert made.returncode == 0, made.stderr
+    dry = kubectl(
+        kubeconfig, "apply", "--server-side", "--dry-run=server", "-f", "-", stdin=rendered
+    )
+    assert dry.returncode == 0, dry.stderr
+    gateway = next(d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "Gateway")
+    gateway["spec"]["listeners"][0]["port"] = 70000
+    refused = kubectl(
+        kubeconfig, "apply", "--server-side", "--dry-run=server", "-f", "-",
+        stdin=yaml.safe_dump(gateway),
+    )  # fmt: skip
+    assert refused.returncode != 0, "Gateway API's schema must refuse a port above 65535"
+    assert "spec.listeners[0].port" in refused.stderr, refused.stderr
+
+
+def test_rbac_is_enforced_as_our_cluster_role_says(kubeconfig: Path) -> None:
+    rendered = kubectl(kubeconfig, "kustomize", str(E2E_OVERLAY)).stdout
+    applied = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=rendered)
+    assert applied.returncode == 0, applied.stderr
+    maas_api = "--as=system:serviceaccount:maas-api:maas-api"
+    may = kubectl(kubeconfig, "auth", "can-i", "create", "serviceaccounts/token", maas_api, "-A")
+    assert may.stdout.strip() == "yes", may.stdout + may.stderr
+    may_not = kubectl(kubeconfig, "auth", "can-i", "delete", "namespaces", maas_api)
+    assert may_not.stdout.strip() == "no", may_not.stdout + may_not.stderr
+
+
+def test_token_request_and_review_honour_the_audience(kubeconfig: Path) -> None:
+    assert kubectl(kubeconfig, "create", "namespace", "audience-check").returncode == 0
+    account = until(
+        lambda: kubectl(kubeconfig, "get", "sa", "default", "-n", "audience-check").returncode == 0
+    )
+    assert account, "the ServiceAccount controller made no default account"
+    token = kubectl(
+        kubeconfig, "create", "token", "default", "-n", "audience-check",
+        "--audience", "maas-default-gateway-sa",
+    ).stdout.strip()  # fmt: skip
+
+    def review(audience: str) -> dict:
+        body = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenReview",
+            "spec": {"token": token, "audiences": [audience]},
+        }
+        done = kubectl(kubeconfig, "create", "-o", "json", "-f", "-", stdin=json.dumps(body))
+        return json.loads(done.stdout)["status"]
+
+    granted = review("maas-default-gateway-sa")
+    assert granted["authenticated"] is True, granted
+    assert granted["user"]["username"] == "system:serviceaccount:audience-check:default"
+    assert review("https://kubernetes.default.svc").get("authenticated") is not True
+
+
+def test_a_deleted_namespace_is_finalised_by_the_real_controllers(kubeconfig: Path) -> None:
+    assert kubectl(kubeconfig, "create", "namespace", "to-delete").returncode == 0
+    assert kubectl(kubeconfig, "create", "sa", "someone", "-n", "to-delete").returncode == 0
+    assert kubectl(kubeconfig, "delete", "namespace", "to-delete", "--wait=false").returncode == 0
+    gone = until(lambda: kubectl(kubeconfig, "get", "namespace", "to-delete").returncode != 0)
+    assert gone, "namespace to-delete was never finalised"
+
+
+def test_stopping_leaves_no_process_and_no_port(tmp_path: Path) -> None:
+    plane = ControlPlane(_upstream_or_skip(), tmp_path)
+    plane.start()
+    processes = [c.process for c in plane.supervisor.components]
+    port = plane.api_port
+    plane.stop()
+    assert all(p.poll() is not None for p in processes), "a component is still running"
+    assert port_is_free(port), f"port {port} is still taken"
+
+
+def test_a_missing_build_names_the_command_that_makes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAAS_UPSTREAM_CACHE", str(tmp_path))
+    with pytest.raises(UpstreamMissing) as raised:
+        locate()
+    assert f"{tmp_path / pins_key()}" in str(raised.value)
+    assert "bash scripts/build-upstream.sh" in str(raised.value)
+
+
+def test_cluster_up_refuses_a_port_in_use_in_one_line() -> None:
+    _upstream_or_skip()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "maas_local", "cluster", "up", "--api-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env={**os.environ},
+        )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == (
+        f"maas-local cluster: port {port} on 127.0.0.1 is already in use; pick another with "
+        "--api-port"
+    ), done.stderr
