@@ -19,6 +19,11 @@ import pytest
 import yaml
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
+from maas_e2e.manifests import load_manifests
+from maas_e2e.targets.kube import Kube, KubectlRunner
+from maas_e2e.targets.preflight import PreflightError, PreflightReport, preflight
+from maas_e2e.targets.readiness import StackWatch
+from maas_local.cluster.controllers import Context, StatusWriters
 from maas_local.cluster.controlplane import ControlPlane, Endpoints, port_is_free
 from maas_local.cluster.upstream import UpstreamMissing, locate, pins_key
 
@@ -183,3 +188,43 @@ def test_cluster_up_refuses_a_port_in_use_in_one_line() -> None:
         f"maas-local cluster: port {port} on 127.0.0.1 is already in use; pick another with "
         "--api-port"
     ), done.stderr
+
+
+@pytest.fixture(scope="module")
+def played(cluster: tuple[ControlPlane, Endpoints]) -> Iterator[StatusWriters]:
+    writers = StatusWriters(cluster[1].client, Context(gateway_address="127.0.0.1"))
+    writers.start()
+    yield writers
+    writers.stop()
+
+
+def test_the_suites_preflight_passes_on_the_played_controllers(
+    kubeconfig: Path, played: StatusWriters
+) -> None:
+    """The suite's own preflight (its oracle, not ours) against the real API server."""
+    kube = Kube(KubectlRunner("kubectl", str(kubeconfig)))
+    report = until(lambda: _preflight(kube))
+    assert report, "preflight never passed"
+    assert report.server_version == locate().versions["kubernetes"]
+
+
+def _preflight(kube: Kube) -> PreflightReport | None:
+    try:
+        return preflight(kube, load_manifests(E2E_OVERLAY))
+    except PreflightError:
+        return None
+
+
+def test_the_suites_stack_watch_sees_every_applied_object_ready(
+    kubeconfig: Path, played: StatusWriters
+) -> None:
+    rendered = kubectl(kubeconfig, "kustomize", str(E2E_OVERLAY)).stdout
+    applied = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=rendered)
+    assert applied.returncode == 0, applied.stderr
+    watch = StackWatch(
+        Kube(KubectlRunner("kubectl", str(kubeconfig))),
+        load_manifests(E2E_OVERLAY),
+        need_address=True,
+    )
+    pending = until(lambda: watch.pending() == [] or None) or watch.pending()
+    assert pending is True, pending

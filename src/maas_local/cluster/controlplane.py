@@ -31,8 +31,12 @@ SERVICE_RANGE = "10.96.0.0/24"
 STAND_IN_CRDS = Path(__file__).with_name("crds") / "stand-ins.yaml"
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 POLL_S = 0.2
-# Controllers that need nodes or a cloud: there are neither.
-CONTROLLERS = "*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route"
+# Off: what needs nodes or a cloud (there are neither), and the Deployment and ReplicaSet
+# controllers, whose pods could never run: maas-local plays a Deployment's status instead.
+CONTROLLERS = (
+    "*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route,"
+    "-deployment,-replicaset"
+)
 
 
 class NotStarted(RuntimeError):

@@ -14,11 +14,14 @@ import tempfile
 import threading
 from pathlib import Path
 
+from maas_local.cluster.controllers import Context, StatusWriters
 from maas_local.cluster.controlplane import ControlPlane, NotStarted, port_is_free
 from maas_local.cluster.processes import ComponentDied
 from maas_local.cluster.upstream import UpstreamMissing, locate
 
 WATCH_INTERVAL_S = 1.0
+# Where the Gateway's status says the data plane listens.
+GATEWAY_ADDRESS = "127.0.0.1"
 
 
 def run(kubeconfig_out: Path | None, api_port: int) -> int:
@@ -36,11 +39,14 @@ def run(kubeconfig_out: Path | None, api_port: int) -> int:
     }
     workdir = Path(tempfile.mkdtemp(prefix="maas-local-cluster-"))
     plane = ControlPlane(upstream, workdir, api_port=api_port)
+    writers: StatusWriters | None = None
     try:
         try:
             endpoints = plane.start()
         except (NotStarted, ComponentDied) as exc:
             return _fail(str(exc))
+        writers = StatusWriters(endpoints.client, Context(gateway_address=GATEWAY_ADDRESS))
+        writers.start()
         kubeconfig = kubeconfig_out or workdir / "admin.kubeconfig"
         if kubeconfig_out:
             kubeconfig_out.write_text(endpoints.kubeconfig(), encoding="utf-8")
@@ -63,6 +69,8 @@ def run(kubeconfig_out: Path | None, api_port: int) -> int:
                 return _fail(str(exc))
         return 0
     finally:
+        if writers is not None:
+            writers.stop()
         plane.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         for sig, handler in previous.items():
