@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     cluster_up.add_argument(
         "--api-port", type=int, default=0, help="the API server's port (default: any free one)"
     )
+    cluster_up.add_argument(
+        "--gateway-port",
+        type=int,
+        default=80,
+        help="the gateway's port on 127.0.0.1 (default 80, the Gateway listener's port)",
+    )
 
     token = sub.add_parser("token", help="print a cluster identity token, like `oc whoami -t`")
     token.add_argument("user", help="user name")
@@ -108,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "cluster":
         from maas_local.cluster.up import run  # the control plane's imports only when asked
 
-        return run(args.kubeconfig_out, args.api_port)
+        return run(args.kubeconfig_out, args.api_port, args.gateway_port)
     return _token(args)
 
 

@@ -69,13 +69,13 @@ def assemble(
         config,
         apiserver_url=urls.apiserver,
         maas_api_url=urls.maas_api,
-        tier_lookup_url=_in_stack(config.tier_lookup_url, urls.maas_api),
+        tier_lookup_url=in_stack(config.tier_lookup_url, urls.maas_api),
         model_urls=urls.models,
     )
     return ServerGroup([apiserver, maas_api, *models.values(), gateway]), urls
 
 
-def _in_stack(cluster_url: str, service_url: str) -> str:
+def in_stack(cluster_url: str, service_url: str) -> str:
     """A cluster Service URL from the manifests, pointed at the component serving it here."""
     cluster, local = urlsplit(cluster_url), urlsplit(service_url)
     return urlunsplit((local.scheme, local.netloc, cluster.path, cluster.query, ""))

@@ -14,17 +14,21 @@ import tempfile
 import threading
 from pathlib import Path
 
+from maas_local.apiserver_connection import ApiServerConnection
 from maas_local.cluster.controllers import Context, StatusWriters
 from maas_local.cluster.controlplane import ControlPlane, NotStarted, port_is_free
+from maas_local.cluster.dataplane import DataPlane
 from maas_local.cluster.processes import ComponentDied
 from maas_local.cluster.upstream import UpstreamMissing, locate
+from maas_local.servers import PortInUseError, bind
 
 WATCH_INTERVAL_S = 1.0
 # Where the Gateway's status says the data plane listens.
 GATEWAY_ADDRESS = "127.0.0.1"
+GATEWAY_PORT = 80
 
 
-def run(kubeconfig_out: Path | None, api_port: int) -> int:
+def run(kubeconfig_out: Path | None, api_port: int, gateway_port: int = GATEWAY_PORT) -> int:
     try:
         upstream = locate()
     except UpstreamMissing as exc:
@@ -33,6 +37,14 @@ def run(kubeconfig_out: Path | None, api_port: int) -> int:
         return _fail(
             f"port {api_port} on 127.0.0.1 is already in use; pick another with --api-port"
         )
+    try:
+        bind(gateway_port, GATEWAY_ADDRESS).close()
+    except (PortInUseError, PermissionError) as exc:
+        return _fail(
+            f"the gateway cannot listen on {GATEWAY_ADDRESS}:{gateway_port} (the Gateway "
+            f"listener's port): {exc}; run as root for port 80, or pick another with "
+            "--gateway-port and give the suite --maas-gateway-url"
+        )
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -40,6 +52,7 @@ def run(kubeconfig_out: Path | None, api_port: int) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="maas-local-cluster-"))
     plane = ControlPlane(upstream, workdir, api_port=api_port)
     writers: StatusWriters | None = None
+    dataplane: DataPlane | None = None
     try:
         try:
             endpoints = plane.start()
@@ -47,6 +60,11 @@ def run(kubeconfig_out: Path | None, api_port: int) -> int:
             return _fail(str(exc))
         writers = StatusWriters(endpoints.client, Context(gateway_address=GATEWAY_ADDRESS))
         writers.start()
+        connection = ApiServerConnection(
+            endpoints.api_url, endpoints.admin_token, endpoints.ca_cert
+        )
+        dataplane = DataPlane(endpoints.client, connection, workdir, gateway_port=gateway_port)
+        dataplane.start()
         kubeconfig = kubeconfig_out or workdir / "admin.kubeconfig"
         if kubeconfig_out:
             kubeconfig_out.write_text(endpoints.kubeconfig(), encoding="utf-8")
@@ -56,6 +74,7 @@ def run(kubeconfig_out: Path | None, api_port: int) -> int:
             f"maas-local cluster is serving Kubernetes {versions.get('kubernetes')} "
             f"(etcd {versions.get('etcd')})\n"
             f"  API server  {endpoints.api_url}\n"
+            f"  gateway     http://{GATEWAY_ADDRESS}:{gateway_port} (serves what is deployed)\n"
             f"  kubeconfig  {kubeconfig}\n"
             f"  logs        {workdir / 'logs'}\n"
             f"  KUBECONFIG={kubeconfig} kubectl version\n"
@@ -69,6 +88,8 @@ def run(kubeconfig_out: Path | None, api_port: int) -> int:
                 return _fail(str(exc))
         return 0
     finally:
+        if dataplane is not None:
+            dataplane.stop()
         if writers is not None:
             writers.stop()
         plane.stop()

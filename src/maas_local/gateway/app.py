@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 from starlette.types import Receive, Scope, Send
 
+from maas_local.apiserver_connection import ApiServerConnection
 from maas_local.config import StackConfig
 from maas_local.gateway import proxy, replies
 from maas_local.gateway.authn import AuthRule, Identity, authenticate, credential
@@ -36,6 +37,7 @@ MAAS_API_AUTH_RULE = "openshift-identities"
 
 # Envoy's connect timeout is short; a model may take long to answer (streams stay open).
 BACKEND_TIMEOUT = httpx.Timeout(300.0, connect=5.0)
+API_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
 def build_app(
@@ -45,12 +47,13 @@ def build_app(
     maas_api_url: str,
     tier_lookup_url: str,
     model_urls: dict[tuple[str, str], str],
+    apiserver: ApiServerConnection | None = None,
 ) -> Starlette:
     """The gateway in front of maas-api and the models at `model_urls[(namespace, name)]`."""
     gateway = _Gateway(
         config,
         build_routes(config, maas_api_url, model_urls),
-        apiserver_url=apiserver_url,
+        apiserver=apiserver or ApiServerConnection(apiserver_url),
         tier_lookup_url=tier_lookup_url,
     )
     return Starlette(
@@ -65,28 +68,33 @@ class _Gateway:
         config: StackConfig,
         routes: tuple[Route, ...],
         *,
-        apiserver_url: str,
+        apiserver: ApiServerConnection,
         tier_lookup_url: str,
     ) -> None:
         self.routes = routes
         self.faults = config.faults
-        self.apiserver_url = apiserver_url
+        self.apiserver = apiserver
+        self.apiserver_url = apiserver.url
         self.model_rule = AuthRule(MODEL_AUTH_RULE, config.gateway_audiences)
         self.maas_api_rule = AuthRule(MAAS_API_AUTH_RULE, config.maas_api_audiences)
         self.tiers = TierCache(tier_lookup_url, config.tier_cache_ttl_seconds)
         self.requests = RequestLimiter(config.request_limits, config.faults)
         self.tokens = TokenLimiter(config.token_limits, config.faults)
         self.client: httpx.AsyncClient | None = None
+        self.api: httpx.AsyncClient | None = None  # TokenReview and SubjectAccessReview
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
         # trust_env=False: proxy variables of the environment must not divert loopback calls.
-        async with httpx.AsyncClient(
-            timeout=BACKEND_TIMEOUT, trust_env=False, limits=httpx.Limits(max_connections=1000)
-        ) as client:
-            self.client = client
+        async with (
+            httpx.AsyncClient(
+                timeout=BACKEND_TIMEOUT, trust_env=False, limits=httpx.Limits(max_connections=1000)
+            ) as client,
+            httpx.AsyncClient(timeout=API_TIMEOUT, **self.apiserver.client_options()) as api,
+        ):
+            self.client, self.api = client, api
             yield
-            self.client = None
+            self.client = self.api = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handle(Request(scope, receive))
@@ -107,7 +115,7 @@ class _Gateway:
     async def _maas_api(self, request: Request, route: Route, path: str) -> Response:
         client = self._client()
         await authenticate(
-            client, self.apiserver_url, request.headers, self.maas_api_rule, self.faults
+            self._api(), self.apiserver_url, request.headers, self.maas_api_rule, self.faults
         )
         return await proxy.forward(client, request, route.upstream, route.rewrite(path))
 
@@ -117,7 +125,7 @@ class _Gateway:
             # The regression: the auth filter only runs for requests that carry a credential.
             return await proxy.forward(client, request, route.upstream, route.rewrite(path))
         identity = await authenticate(
-            client, self.apiserver_url, request.headers, self.model_rule, self.faults
+            self._api(), self.apiserver_url, request.headers, self.model_rule, self.faults
         )
         tier = await self.tiers.tier_of(client, identity)
         userid, model = identity.userid, route.prefix.strip("/")
@@ -141,7 +149,7 @@ class _Gateway:
     async def _authorize(self, client: httpx.AsyncClient, identity: Identity, path: str) -> None:
         if "rbac-off" in self.faults:
             return  # the regression: the AuthPolicy lost its `tier-access` rule
-        await authorize(client, self.apiserver_url, identity, path)
+        await authorize(self._api(), self.apiserver_url, identity, path)
 
     async def _too_many_requests(
         self, client: httpx.AsyncClient, request: Request, route: Route, path: str
@@ -161,3 +169,8 @@ class _Gateway:
         if self.client is None:
             raise RuntimeError("the gateway serves only while its lifespan runs")
         return self.client
+
+    def _api(self) -> httpx.AsyncClient:
+        if self.api is None:
+            raise RuntimeError("the gateway serves only while its lifespan runs")
+        return self.api

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from maas_local.apiserver_connection import ApiServerConnection
 from maas_local.config import StackConfig
 from maas_local.maas_api.issuer import TokenIssuer
 from maas_local.maas_api.kube import KubeClient
@@ -28,9 +29,15 @@ APISERVER_TIMEOUT_S = 5.0
 """A stuck apiserver turns into the contract's 500 (or 401) well before a client gives up."""
 
 
-def build_app(config: StackConfig, *, apiserver_url: str) -> Starlette:
-    """maas-api for `config.instance`, talking to the apiserver at `apiserver_url`."""
-    http = httpx.AsyncClient(base_url=apiserver_url, timeout=APISERVER_TIMEOUT_S)
+def build_app(
+    config: StackConfig, *, apiserver_url: str, apiserver: ApiServerConnection | None = None
+) -> Starlette:
+    """maas-api for `config.instance`, talking to the apiserver at `apiserver_url` (with the
+    credentials of `apiserver` where it wants them)."""
+    connection = apiserver or ApiServerConnection(apiserver_url)
+    http = httpx.AsyncClient(
+        base_url=connection.url, timeout=APISERVER_TIMEOUT_S, **connection.client_options()
+    )
     kube = KubeClient(http)
     tiers = TierResolver(config.tiers, config.instance, config.faults)
     issuer = TokenIssuer(kube, tiers, config.instance, config.faults)

@@ -1,0 +1,189 @@
+"""The data plane of `maas-local cluster`: the gateway, maas-api and the models, fed by the API.
+
+What runs is what the API server holds: the objects the stack is configured from (the maas-api
+Deployment, its tier ConfigMap and route, the Gateway and its policies, the models and their
+RBAC) are read from the real API server and given to the same loader as rendered manifests, and
+the components are (re)started whenever what they read changes. Delete a policy and the gateway
+stops enforcing it. The gateway authenticates with a real TokenReview and authorises with a real
+SubjectAccessReview; maas-api calls the API server with its own ServiceAccount's token, so its
+ClusterRole from the manifests is what it may do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from maas_local.apiserver_connection import ApiServerConnection
+from maas_local.config import ManifestError, StackConfig, load_config
+from maas_local.gateway.app import build_app as build_gateway
+from maas_local.maas_api.app import build_app as build_maas_api
+from maas_local.servers import Component, ServerGroup, bind, serve_in_thread
+from maas_local.simulator import SimulatorConfig
+from maas_local.simulator import build_app as build_simulator
+from maas_local.stack import in_stack
+
+LOG = logging.getLogger("maas_local.cluster")
+FOLLOW_INTERVAL_S = 1.0
+TOKEN_SECONDS = 24 * 3600
+# Everything the loader reads, cluster-wide; of Deployments and ConfigMaps only maas-api's
+# and its tier mapping (a new namespace gets a ConfigMap of its own, which must not restart the
+# data plane).
+ONLY_NAMED = {"Deployment": "maas-api", "ConfigMap": "tier-to-group-mapping"}
+SOURCES = (
+    "/apis/apps/v1/deployments",
+    "/api/v1/configmaps",
+    "/apis/gateway.networking.k8s.io/v1/gateways",
+    "/apis/gateway.networking.k8s.io/v1/httproutes",
+    "/apis/kuadrant.io/v1/authpolicies",
+    "/apis/kuadrant.io/v1/ratelimitpolicies",
+    "/apis/kuadrant.io/v1alpha1/tokenratelimitpolicies",
+    "/apis/serving.kserve.io/v1alpha1/llminferenceservices",
+    "/apis/rbac.authorization.k8s.io/v1/roles",
+    "/apis/rbac.authorization.k8s.io/v1/rolebindings",
+)
+_SERVER_FIELDS = ("managedFields", "resourceVersion", "uid", "generation")
+
+
+def live_objects(api: httpx.Client) -> list[dict[str, Any]]:
+    """The objects of every source kind, as manifests (no status, no server bookkeeping)."""
+    found = []
+    for path in SOURCES:
+        response = api.get(path)
+        response.raise_for_status()
+        body = response.json()
+        api_version = body.get("apiVersion", "v1")
+        kind = str(body.get("kind", "")).removesuffix("List")
+        for item in body.get("items") or []:
+            if ONLY_NAMED.get(kind, item["metadata"]["name"]) != item["metadata"]["name"]:
+                continue
+            meta = {k: v for k, v in item["metadata"].items() if k not in _SERVER_FIELDS}
+            spec = {k: v for k, v in item.items() if k not in ("status", "metadata")}
+            found.append({"apiVersion": api_version, "kind": kind, **spec, "metadata": meta})
+    return found
+
+
+def digest(objects: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(yaml.safe_dump_all(objects, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class Running:
+    group: ServerGroup
+    context: Any  # the serve_in_thread context manager, exited to stop
+
+
+class DataPlane:
+    """Follows the API server and keeps the components in step with it."""
+
+    def __init__(
+        self,
+        api: Callable[[], httpx.Client],
+        connection: ApiServerConnection,
+        workdir: Path,
+        *,
+        gateway_port: int,
+        gateway_host: str = "127.0.0.1",
+    ) -> None:
+        self.api = api
+        self.connection = connection
+        self.workdir = workdir
+        self.gateway_port = gateway_port
+        self.gateway_host = gateway_host
+        self._stop = threading.Event()
+        self._running: Running | None = None
+        self._seen = ""
+        self.problem = "nothing deployed yet"
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._follow, name="dataplane", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        self._halt()
+
+    def _follow(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sync()
+            except (httpx.HTTPError, OSError) as exc:
+                LOG.info("reading the API server failed, trying again: %s", exc)
+            self._stop.wait(FOLLOW_INTERVAL_S)
+
+    def sync(self) -> bool:
+        """Restart the components when what they read changed; True when they were."""
+        with self.api() as api:
+            objects = live_objects(api)
+            now = digest(objects)
+            if now == self._seen:
+                return False
+            self._seen = now
+            source = self.workdir / "live.yaml"
+            source.write_text(yaml.safe_dump_all(objects, sort_keys=False), encoding="utf-8")
+            try:
+                config = load_config(source)
+            except ManifestError as exc:
+                self.problem = f"the API server holds no complete stack yet: {exc}"
+                self._halt()
+                return True
+            connection = self._maas_api_connection(api, config)
+        self._halt()
+        self._running = self._serve(config, connection)
+        self.problem = ""
+        LOG.info("data plane serving %d models", len(config.models))
+        return True
+
+    def _maas_api_connection(self, api: httpx.Client, config: StackConfig) -> ApiServerConnection:
+        """A token of maas-api's own ServiceAccount (as its pod would mount)."""
+        ns, account = config.maas_api_namespace, "maas-api"
+        response = api.post(
+            f"/api/v1/namespaces/{ns}/serviceaccounts/{account}/token",
+            json={"spec": {"expirationSeconds": TOKEN_SECONDS}},
+        )
+        response.raise_for_status()
+        token = response.json()["status"]["token"]
+        return ApiServerConnection(self.connection.url, token, self.connection.ca_cert)
+
+    def _serve(self, config: StackConfig, maas_api_connection: ApiServerConnection) -> Running:
+        gateway = Component("gateway", bind(self.gateway_port, self.gateway_host))
+        maas_api = Component("maas-api", bind(0))
+        models = {
+            (m.namespace, m.name): Component(f"model {m.namespace}/{m.name}", bind(0))
+            for m in config.models
+        }
+        maas_api.app = build_maas_api(
+            config, apiserver_url=self.connection.url, apiserver=maas_api_connection
+        )
+        for spec in config.models:
+            models[(spec.namespace, spec.name)].app = build_simulator(
+                SimulatorConfig(model=spec.served_model_name, mode=spec.mode, faults=config.faults)
+            )
+        gateway.app = build_gateway(
+            config,
+            apiserver_url=self.connection.url,
+            apiserver=self.connection,
+            maas_api_url=maas_api.url,
+            tier_lookup_url=in_stack(config.tier_lookup_url, maas_api.url),
+            model_urls={key: comp.url for key, comp in models.items()},
+        )
+        group = ServerGroup([maas_api, *models.values(), gateway])
+        context = serve_in_thread(group)
+        context.__enter__()
+        return Running(group, context)
+
+    def _halt(self) -> None:
+        if self._running is not None:
+            self._running.context.__exit__(None, None, None)
+            self._running = None
