@@ -130,3 +130,17 @@ def test_windows_convert_to_whole_seconds(window: str, seconds: int) -> None:
 def test_windows_outside_the_crd_pattern_are_refused(window: str) -> None:
     with pytest.raises(ValueError, match="does not match"):
         window_seconds(window)
+
+
+def test_a_stack_without_rate_limit_policies_enforces_no_limits(tmp_path: Path) -> None:
+    """Kuadrant enforces nothing once a policy is deleted; neither does the embedded gateway."""
+    objects = [
+        o
+        for o in render_overlay(E2E)
+        if o["kind"] not in ("RateLimitPolicy", "TokenRateLimitPolicy")
+    ]
+    source = tmp_path / "rendered.yaml"
+    source.write_text(yaml.safe_dump_all(objects))
+    config = load_config(source)
+    assert config.request_limits == {}
+    assert config.token_limits == {}

@@ -12,23 +12,29 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
+from maas_e2e.expected import load_expected
 from maas_e2e.manifests import load_manifests
 from maas_e2e.targets.kube import Kube, KubectlRunner
 from maas_e2e.targets.preflight import PreflightError, PreflightReport, preflight
 from maas_e2e.targets.readiness import StackWatch
+from maas_local.apiserver_connection import ApiServerConnection
 from maas_local.cluster.controllers import Context, StatusWriters
 from maas_local.cluster.controlplane import ControlPlane, Endpoints, port_is_free
+from maas_local.cluster.dataplane import DataPlane
 from maas_local.cluster.upstream import UpstreamMissing, locate, pins_key
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_OVERLAY = ROOT / "manifests" / "e2e"
+PROMPT = [{"role": "user", "content": "hi"}]
 
 
 def _upstream_or_skip():
@@ -228,3 +234,81 @@ def test_the_suites_stack_watch_sees_every_applied_object_ready(
     )
     pending = until(lambda: watch.pending() == [] or None) or watch.pending()
     assert pending is True, pending
+
+
+@pytest.fixture(scope="module")
+def dataplane(
+    cluster: tuple[ControlPlane, Endpoints], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DataPlane]:
+    endpoints = cluster[1]
+    connection = ApiServerConnection(endpoints.api_url, endpoints.admin_token, endpoints.ca_cert)
+    plane = DataPlane(
+        endpoints.client, connection, tmp_path_factory.mktemp("dataplane"), gateway_port=0
+    )
+    plane.start()
+    yield plane
+    plane.stop()
+
+
+def _free_user_statuses(kubeconfig: Path, gateway: str, requests: int) -> list[int] | None:
+    """A brand-new free-tier user mints a MaaS token through the gateway and calls the model
+    `requests` times; the statuses it got (None while the data plane restarts)."""
+    try:
+        return _statuses(kubeconfig, gateway, requests)
+    except httpx.TransportError:
+        return None
+
+
+def _statuses(kubeconfig: Path, gateway: str, requests: int) -> list[int]:
+    name = f"u{uuid.uuid4().hex[:8]}"
+    assert kubectl(kubeconfig, "create", "sa", name, "-n", "maas-e2e-free").returncode == 0
+    identity = kubectl(kubeconfig, "create", "token", name, "-n", "maas-e2e-free").stdout.strip()
+    with httpx.Client(base_url=gateway, timeout=10) as http:
+        minted = http.post(
+            "/maas-api/v1/tokens",
+            headers={"Authorization": f"Bearer {identity}"},
+            json={"expiration": "1h"},
+        )
+        assert minted.status_code == 201, minted.text
+        token = minted.json()["token"]
+        body = {"model": "facebook-opt-125m-simulated", "messages": PROMPT, "max_tokens": 1}
+        path = "/llm/facebook-opt-125m-simulated/v1/chat/completions"
+        headers = {"Authorization": f"Bearer {token}"}
+        return [http.post(path, json=body, headers=headers).status_code for _ in range(requests)]
+
+
+def _until_statuses(kubeconfig: Path, dataplane: DataPlane, want: list[int]) -> list[int] | None:
+    """Fresh users until one sees `want` (the data plane follows the API server within
+    seconds); the last statuses seen."""
+    seen: list[list[int] | None] = [None]
+
+    def attempt() -> bool:
+        seen[0] = _free_user_statuses(kubeconfig, dataplane.gateway_url, len(want))
+        return seen[0] == want
+
+    until(attempt)
+    return seen[0]
+
+
+def test_what_the_api_server_holds_is_what_the_gateway_enforces(
+    kubeconfig: Path, dataplane: DataPlane
+) -> None:
+    rendered = kubectl(kubeconfig, "kustomize", str(E2E_OVERLAY)).stdout
+    applied = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=rendered)
+    assert applied.returncode == 0, applied.stderr
+    assert until(lambda: not dataplane.problem and dataplane.gateway_url), dataplane.problem
+    limit = load_expected(E2E_OVERLAY).request_limit("free")
+    assert limit is not None
+    limited = [200] * limit.amount + [429]
+    seen = _until_statuses(kubeconfig, dataplane, limited)
+    assert seen == limited, f"with the RateLimitPolicy in the API server: {seen}"
+
+    deleted = kubectl(
+        kubeconfig, "delete", "ratelimitpolicy", "gateway-rate-limits", "-n", "openshift-ingress"
+    )
+    assert deleted.returncode == 0, deleted.stderr
+    unlimited = [200] * (limit.amount + 1)
+    seen = _until_statuses(kubeconfig, dataplane, unlimited)
+    assert seen == unlimited, f"the deleted RateLimitPolicy is still enforced: {seen}"
+    restored = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=rendered)
+    assert restored.returncode == 0, restored.stderr

@@ -102,6 +102,7 @@ class DataPlane:
         self._running: Running | None = None
         self._seen = ""
         self.problem = "nothing deployed yet"
+        self.gateway_url = ""  # where the gateway listens once it serves
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -178,6 +179,7 @@ class DataPlane:
             tier_lookup_url=in_stack(config.tier_lookup_url, maas_api.url),
             model_urls={key: comp.url for key, comp in models.items()},
         )
+        self.gateway_url = gateway.url
         group = ServerGroup([maas_api, *models.values(), gateway])
         context = serve_in_thread(group)
         context.__enter__()

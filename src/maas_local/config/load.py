@@ -57,12 +57,8 @@ def load_config(manifests: str | Path, faults: frozenset[str] = frozenset()) -> 
         maas_api_audiences=_audiences(route_auth),
         tier_lookup_url=get(gateway_auth, "spec.rules.metadata.matchedTier.http.url", str),
         tier_cache_ttl_seconds=get(matched_tier, "cache.ttl", int, default=0),
-        request_limits=_limits(
-            _policy_targeting(objects, "RateLimitPolicy", "Gateway", gateway_name)
-        ),
-        token_limits=_limits(
-            _policy_targeting(objects, "TokenRateLimitPolicy", "Gateway", gateway_name)
-        ),
+        request_limits=_optional_limits(objects, "RateLimitPolicy", gateway_name),
+        token_limits=_optional_limits(objects, "TokenRateLimitPolicy", gateway_name),
         models=tuple(_model(o) for o in find(objects, "LLMInferenceService")),
         bindings=_bindings(objects),
         maas_api_prefixes=_route_prefixes(find_one(objects, "HTTPRoute", MAAS_API_ROUTE)),
@@ -120,6 +116,17 @@ def _policy_targeting(
             f"found {len(found)}"
         )
     return found[0]
+
+
+def _optional_limits(objects: list[dict[str, Any]], kind: str, gateway: str) -> dict[str, Limit]:
+    """The limits of the gateway's policy of that kind; none when there is no such policy (a
+    stack may run without rate or token limits, as Kuadrant does when the policy is deleted)."""
+    if not any(
+        (o.get("spec") or {}).get("targetRef", {}).get("kind") == "Gateway"
+        for o in find(objects, kind)
+    ):
+        return {}
+    return _limits(_policy_targeting(objects, kind, "Gateway", gateway))
 
 
 def _audiences(policy: dict[str, Any]) -> tuple[str, ...]:
