@@ -30,6 +30,7 @@ from maas_local.apiserver_connection import ApiServerConnection
 from maas_local.cluster.controllers import Context, StatusWriters
 from maas_local.cluster.controlplane import ControlPlane, Endpoints, port_is_free
 from maas_local.cluster.dataplane import DataPlane
+from maas_local.cluster.processes import ComponentDied
 from maas_local.cluster.upstream import UpstreamMissing, locate, pins_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,7 +217,9 @@ def test_the_suites_preflight_passes_on_the_played_controllers(
 
 def _preflight(kube: Kube) -> PreflightReport | None:
     try:
-        return preflight(kube, load_manifests(E2E_OVERLAY))
+        # As for a stack that is there: other tests here apply the manifests without the
+        # suite's labels, which a deploying preflight would rightly refuse.
+        return preflight(kube, load_manifests(E2E_OVERLAY), deploying=False)
     except PreflightError:
         return None
 
@@ -312,3 +315,18 @@ def test_what_the_api_server_holds_is_what_the_gateway_enforces(
     assert seen == unlimited, f"the deleted RateLimitPolicy is still enforced: {seen}"
     restored = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=rendered)
     assert restored.returncode == 0, restored.stderr
+
+
+def test_a_component_that_dies_is_named_with_the_end_of_its_log(tmp_path: Path) -> None:
+    plane = ControlPlane(_upstream_or_skip(), tmp_path)
+    plane.start()
+    try:
+        etcd = next(c for c in plane.supervisor.components if c.name == "etcd")
+        etcd.process.kill()
+        etcd.process.wait(timeout=10)
+        with pytest.raises(ComponentDied) as died:
+            plane.supervisor.check()
+        assert str(died.value).startswith("etcd exited with code -9; the end of its log ("), died
+    finally:
+        plane.stop()
+    assert all(c.process.poll() is not None for c in plane.supervisor.components)
