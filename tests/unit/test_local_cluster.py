@@ -320,6 +320,7 @@ def test_what_the_api_server_holds_is_what_the_gateway_enforces(
 def test_a_component_that_dies_is_named_with_the_end_of_its_log(tmp_path: Path) -> None:
     plane = ControlPlane(_upstream_or_skip(), tmp_path)
     plane.start()
+    processes = [c.process for c in plane.supervisor.components]
     try:
         etcd = next(c for c in plane.supervisor.components if c.name == "etcd")
         etcd.process.kill()
@@ -329,4 +330,4 @@ def test_a_component_that_dies_is_named_with_the_end_of_its_log(tmp_path: Path) 
         assert str(died.value).startswith("etcd exited with code -9; the end of its log ("), died
     finally:
         plane.stop()
-    assert all(c.process.poll() is not None for c in plane.supervisor.components)
+    assert all(p.poll() is not None for p in processes), "stop() left a component running"
