@@ -431,9 +431,11 @@ def test_revocation_refuses_every_earlier_token(
 ) -> None:
     identity = user_token("premium-group")
     tokens = [mint(identity).json()["token"] for _ in range(2)]
-    assert all(review(t)["authenticated"] for t in tokens), "tokens refused before revocation"
+    assert all(review(t).get("authenticated", False) for t in tokens), (
+        "tokens refused before revocation"
+    )
     assert http.delete(f"{stack.maas_api}/v1/tokens", headers=_bearer(identity)).status_code == 204
-    verdicts = [review(t)["authenticated"] for t in tokens]
+    verdicts = [review(t).get("authenticated", False) for t in tokens]
     assert verdicts == [False, False], f"expected both tokens refused, got {verdicts}"
 
 
@@ -596,7 +598,9 @@ def test_gateway_route_revokes_tokens_at_maas_api(
     token = http.post(url, headers=_bearer(identity), json={"expiration": "1h"}).json()["token"]
     resp = http.delete(url, headers=_bearer(identity))
     assert resp.status_code == 204, f"expected 204, got {resp.status_code}: {resp.text}"
-    assert review(token)["authenticated"] is False, "token still accepted after revocation"
+    assert review(token).get("authenticated", False) is False, (
+        "token still accepted after revocation"
+    )
 
 
 def test_gateway_refuses_a_token_request_without_credentials(

@@ -6,6 +6,7 @@ maas-api's revocation does) makes every earlier token fail review, as on a real 
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Sequence
@@ -27,19 +28,22 @@ class Review:
     user: User | None = None
     audiences: tuple[str, ...] = ()
     error: str = ""
+    credential_id: str = ""  # `JTI=<jti>` of a ServiceAccount token
 
     def status(self) -> dict:
+        """As kube-apiserver 1.32 answers: a refusal has an empty `user` and no
+        `authenticated` (false is omitted); a ServiceAccount token's user carries its `jti` as
+        the credential id."""
         if not self.authenticated or self.user is None:
-            return {"authenticated": False, "error": self.error}
-        return {
-            "authenticated": True,
-            "user": {
-                "username": self.user.name,
-                "uid": self.user.uid,
-                "groups": list(self.user.groups),
-            },
-            "audiences": list(self.audiences),
+            return {"error": self.error, "user": {}}
+        user: dict[str, Any] = {
+            "username": self.user.name,
+            "uid": self.user.uid,
+            "groups": list(self.user.groups),
         }
+        if self.credential_id:
+            user["extra"] = {"authentication.kubernetes.io/credential-id": [self.credential_id]}
+        return {"authenticated": True, "user": user, "audiences": list(self.audiences)}
 
 
 def mint(
@@ -133,11 +137,17 @@ def _review_service_account_token(
         f"system:serviceaccounts:{sa.namespace}",
         "system:authenticated",
     )
-    return Review(True, User(claims["sub"], sa.uid, groups), accepted)
+    credential = f"JTI={claims['jti']}" if claims.get("jti") else ""
+    return Review(True, User(claims["sub"], sa.uid, groups), accepted, credential_id=credential)
 
 
 def _audience_error(have: tuple[str, ...], wanted: tuple[str, ...]) -> str:
     return (
-        f"[invalid bearer token, token audiences {list(have)} "
-        f"is invalid for the target audiences {list(wanted)}]"
+        f"[invalid bearer token, token audiences {_go_quoted(have)} "
+        f"is invalid for the target audiences {_go_quoted(wanted)}]"
     )
+
+
+def _go_quoted(values: tuple[str, ...]) -> str:
+    """Go's `%q` of a []string, which kube-apiserver's message uses: `["a" "b"]`."""
+    return "[" + " ".join(json.dumps(v) for v in values) + "]"
