@@ -40,7 +40,11 @@ if [ -n "${INTERRUPT_FIRST_AFTER:-}" ]; then
   echo "killed a first run after ${INTERRUPT_FIRST_AFTER}s; what it left:"
   KUBECONFIG="$kubeconfig" kubectl get namespaces -l app.kubernetes.io/managed-by=maas-e2e
 fi
-"${suite[@]}" "$@"
+if ! "${suite[@]}" "$@"; then
+  echo "--- maas-local cluster's own output:" >&2
+  cat "$work/cluster.log" >&2
+  exit 1
+fi
 
 # Nothing of the run may stay: the suite's namespaces and maas-api's tier namespaces are
 # finalised by the real namespace controller.
