@@ -73,6 +73,14 @@ def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> subproces
     )
 
 
+def apply_overlay(kubeconfig: Path) -> str:
+    """Server-side apply of the e2e overlay, as the suite deploys it; the rendered YAML."""
+    rendered = kubectl(kubeconfig, "kustomize", str(E2E_OVERLAY)).stdout
+    applied = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=rendered)
+    assert applied.returncode == 0, applied.stderr
+    return rendered
+
+
 def until(check, timeout: float = 60.0):
     """Poll `check` until it returns something truthy, or give its last answer."""
     return Retrying(
@@ -112,9 +120,7 @@ def test_the_api_server_validates_our_manifests_with_the_real_schemas(kubeconfig
 
 
 def test_rbac_is_enforced_as_our_cluster_role_says(kubeconfig: Path) -> None:
-    rendered = kubectl(kubeconfig, "kustomize", str(E2E_OVERLAY)).stdout
-    applied = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=rendered)
-    assert applied.returncode == 0, applied.stderr
+    apply_overlay(kubeconfig)
     maas_api = "--as=system:serviceaccount:maas-api:maas-api"
     may = kubectl(kubeconfig, "auth", "can-i", "create", "serviceaccounts/token", maas_api, "-A")
     assert may.stdout.strip() == "yes", may.stdout + may.stderr
@@ -227,9 +233,7 @@ def _preflight(kube: Kube) -> PreflightReport | None:
 def test_the_suites_stack_watch_sees_every_applied_object_ready(
     kubeconfig: Path, played: StatusWriters
 ) -> None:
-    rendered = kubectl(kubeconfig, "kustomize", str(E2E_OVERLAY)).stdout
-    applied = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=rendered)
-    assert applied.returncode == 0, applied.stderr
+    apply_overlay(kubeconfig)
     watch = StackWatch(
         Kube(KubectlRunner("kubectl", str(kubeconfig))),
         load_manifests(E2E_OVERLAY),
@@ -296,9 +300,7 @@ def _until_statuses(kubeconfig: Path, dataplane: DataPlane, want: list[int]) -> 
 def test_what_the_api_server_holds_is_what_the_gateway_enforces(
     kubeconfig: Path, dataplane: DataPlane
 ) -> None:
-    rendered = kubectl(kubeconfig, "kustomize", str(E2E_OVERLAY)).stdout
-    applied = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=rendered)
-    assert applied.returncode == 0, applied.stderr
+    rendered = apply_overlay(kubeconfig)
     assert until(lambda: not dataplane.problem and dataplane.gateway_url), dataplane.problem
     limit = load_expected(E2E_OVERLAY).request_limit("free")
     assert limit is not None
