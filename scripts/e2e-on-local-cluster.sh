@@ -7,6 +7,9 @@
 # Gateway listener's port: run as root.
 #   INTERRUPT_FIRST_AFTER=SECONDS  first kill a run (SIGKILL, no teardown) that many seconds in:
 #                                  the real run must take over and remove what it left
+#   PREINSTALL=1                   first install the stack and the demo model as someone else
+#                                  would (the seed's way, not the suite's): pass
+#                                  --maas-skip-deploy to test that installed MaaS
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-$root/.venv/bin/python}"
@@ -33,6 +36,11 @@ cat "$work/cluster.log"
 KUBECONFIG="$kubeconfig" kubectl version
 
 cd "$root"
+if [ -n "${PREINSTALL:-}" ]; then
+  { kubectl kustomize manifests/stack; echo ---; kubectl kustomize manifests/models/simulator; } \
+    | KUBECONFIG="$kubeconfig" kubectl apply --server-side --field-manager=seed-install -f - >/dev/null
+  echo "installed manifests/stack and manifests/models/simulator as field manager seed-install"
+fi
 suite=("$python" -m pytest -m e2e --maas-target cluster --kubeconfig="$kubeconfig")
 if [ -n "${INTERRUPT_FIRST_AFTER:-}" ]; then
   timeout -s KILL "$INTERRUPT_FIRST_AFTER" "${suite[@]}" -q -p no:cacheprovider \
