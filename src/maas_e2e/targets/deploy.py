@@ -29,7 +29,7 @@ from maas_e2e.targets import ownership
 from maas_e2e.targets.base import TargetUnavailable
 from maas_e2e.targets.kube import Kube, KubectlResult, KubeError
 from maas_e2e.targets.leftovers import Removal, tier_namespaces
-from maas_e2e.targets.readiness import LOG, Pending, Poller, fetch
+from maas_e2e.targets.readiness import LOG, Pending, Poller, fetch, object_key
 from maas_e2e.targets.shared_run import IdentityRecord, RunState
 
 FIELD_MANAGER = "maas-e2e"
@@ -95,7 +95,7 @@ def plan_apply(
     """Sort the manifests by who owns their live counterpart."""
     apply, conflicts, taken_over, kept = [], [], [], []
     for doc in documents:
-        obj = live.get(_identity(doc))
+        obj = live.get(object_key(doc))
         if obj is None:
             apply.append(doc)
         elif ownership.is_owned(obj):
@@ -150,13 +150,6 @@ def deploy(
     )
     for policy, path in route_auth_policies(manifests):
         patch_audience(kube, policy, path, poller=poller, deadline=deadline)
-
-
-def _identity(obj: dict[str, Any]) -> tuple[str, str, str | None, str]:
-    """(group, kind, namespace, name): the API may answer in another version of the group."""
-    meta = obj.get("metadata") or {}
-    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
-    return group, str(obj.get("kind")), meta.get("namespace"), str(meta.get("name"))
 
 
 def _retrying(

@@ -106,7 +106,8 @@ class Poller:
             raise NotReady(stage, self.clock() - started, pending)
 
 
-def _key(obj: dict[str, Any]) -> tuple[str, str, str | None, str]:
+def object_key(obj: dict[str, Any]) -> tuple[str, str, str | None, str]:
+    """(group, kind, namespace, name): the API may answer in another version of the group."""
     group = str(obj.get("apiVersion", "")).rpartition("/")[0]
     meta = obj.get("metadata") or {}
     return group, str(obj.get("kind")), meta.get("namespace"), str(meta.get("name"))
@@ -132,7 +133,7 @@ def fetch(kube: Kube, documents: Sequence[dict[str, Any]]) -> dict[tuple, dict[s
     if not documents:
         return {}
     found = items(kube.json("get", "-f", "-", "--ignore-not-found", stdin=refs_yaml(documents)))
-    return {_key(obj): obj for obj in found}
+    return {object_key(obj): obj for obj in found}
 
 
 class StackWatch:
@@ -152,7 +153,7 @@ class StackWatch:
             return [Pending("the cluster's API server", f"cannot read status: {exc}")]
         found: list[Pending] = []
         for doc in self.watched:
-            obj = live.get(_key(doc))
+            obj = live.get(object_key(doc))
             if obj is None:
                 found.append(Pending(object_ref(doc), "not found", "was it applied? see above"))
                 continue

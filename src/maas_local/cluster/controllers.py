@@ -198,7 +198,6 @@ class StatusWriters:
         self.client = client
         self.context = context
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
 
     def reconcile(self, api: httpx.Client, kind: Kind, obj: dict[str, Any]) -> bool:
         """Write the status the controller would; True when something was written."""
@@ -217,11 +216,9 @@ class StatusWriters:
         with self.client() as api:
             create_stand_ins(api)
         for kind in KINDS:
-            thread = threading.Thread(
+            threading.Thread(
                 target=self._watch, args=(kind,), name=f"status:{kind.path}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+            ).start()
 
     def stop(self) -> None:
         self._stop.set()

@@ -11,11 +11,11 @@ ClusterRole from the manifests is what it may do.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +75,6 @@ def digest(objects: list[dict[str, Any]]) -> str:
     return hashlib.sha256(yaml.safe_dump_all(objects, sort_keys=True).encode()).hexdigest()
 
 
-@dataclass
-class Running:
-    group: ServerGroup
-    context: Any  # the serve_in_thread context manager, exited to stop
-
-
 class DataPlane:
     """Follows the API server and keeps the components in step with it."""
 
@@ -99,7 +93,7 @@ class DataPlane:
         self.gateway_port = gateway_port
         self.gateway_host = gateway_host
         self._stop = threading.Event()
-        self._running: Running | None = None
+        self._running = contextlib.ExitStack()  # the components serving now
         self._seen = ""
         self.problem = "nothing deployed yet"
         self.gateway_url = ""  # where the gateway listens once it serves
@@ -141,7 +135,7 @@ class DataPlane:
                 return True
             connection = self._maas_api_connection(api, config)
         self._halt()
-        self._running = self._serve(config, connection)
+        self._serve(config, connection)
         self.problem = ""
         LOG.info("data plane serving %d models", len(config.models))
         return True
@@ -157,7 +151,7 @@ class DataPlane:
         token = response.json()["status"]["token"]
         return ApiServerConnection(self.connection.url, token, self.connection.ca_cert)
 
-    def _serve(self, config: StackConfig, maas_api_connection: ApiServerConnection) -> Running:
+    def _serve(self, config: StackConfig, maas_api_connection: ApiServerConnection) -> None:
         gateway = Component("gateway", bind(self.gateway_port, self.gateway_host))
         maas_api = Component("maas-api", bind(0))
         models = {
@@ -180,12 +174,9 @@ class DataPlane:
             model_urls={key: comp.url for key, comp in models.items()},
         )
         self.gateway_url = gateway.url
-        group = ServerGroup([maas_api, *models.values(), gateway])
-        context = serve_in_thread(group)
-        context.__enter__()
-        return Running(group, context)
+        self._running.enter_context(
+            serve_in_thread(ServerGroup([maas_api, *models.values(), gateway]))
+        )
 
     def _halt(self) -> None:
-        if self._running is not None:
-            self._running.context.__exit__(None, None, None)
-            self._running = None
+        self._running.close()
