@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.target",
     "tests.fixtures.http",
     "tests.fixtures.identities",
+    "tests.fixtures.claims",
     "tests.fixtures.models",
     "tests.fixtures.leaks",
     "tests.fixtures.areas",

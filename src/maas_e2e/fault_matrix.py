@@ -54,6 +54,18 @@ FAULT_AREAS: dict[str, str] = {
     "rate-limit-per-model": "rate_limits",
     "token-limit-per-tier": "token_limits",
     "models-url-wrong-host": "discovery",
+    "denied-requests-reach-model-untagged": "rate_limits",
+    "default-grant-short": "claims",
+    "token-extra-audience": "claims",
+    "expires-at-not-exp": "claims",
+    "stream-only-done": "inference",
+    "prompt-tokens-zero": "inference",
+    "empty-content": "inference",
+    "no-max-tokens-500": "inference",
+    "max-completion-tokens-ignored": "inference",
+    "rbac-reason-wrong": "rejections",
+    "rbac-highest-tier-denied": "rejections",
+    "revocation-kills-others-late": "revocation",
 }
 """The area (e2e marker) whose tests must catch each fault: the suite's claim about itself."""
 

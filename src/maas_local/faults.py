@@ -86,6 +86,32 @@ CATALOGUE = MappingProxyType(
         "models-url-wrong-host": (
             "GET /v1/models entries point at the model's in-cluster service instead of the gateway"
         ),
+        "denied-requests-reach-model-untagged": (
+            "requests the gateway answers 429 still reach the model, and the gateway drops "
+            "x-e2e-request-id from every request it forwards"
+        ),
+        "default-grant-short": (
+            'the default grant answers "expiration": "4h0m0s" but mints a token that lives 1h'
+        ),
+        "token-extra-audience": (
+            "tokens carry the API server's audience https://kubernetes.default.svc "
+            "beside the gateway's"
+        ),
+        "expires-at-not-exp": "maas-api's expiresAt is one minute later than the token's exp",
+        "stream-only-done": "the model's streams carry nothing but data: [DONE]",
+        "prompt-tokens-zero": "the model reports usage.prompt_tokens 0 whatever the prompt",
+        "empty-content": "the model's replies have no text though completion_tokens > 0",
+        "no-max-tokens-500": "the model answers 500 to a completion request without max_tokens",
+        "max-completion-tokens-ignored": (
+            "the model ignores max_completion_tokens: only max_tokens bounds a reply"
+        ),
+        "rbac-reason-wrong": 'the gateway\'s 403 says X-Ext-Auth-Reason "not authenticated"',
+        "rbac-highest-tier-denied": (
+            "the gateway's RBAC check denies the highest tier at models its RoleBinding allows"
+        ),
+        "revocation-kills-others-late": (
+            "DELETE /v1/tokens revokes the other users of the caller's tier a moment later"
+        ),
     }
 )
 """Fault name -> the contract promise it breaks, in catalogue order."""

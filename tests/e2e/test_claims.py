@@ -9,18 +9,10 @@ from tests.fixtures.identities import IssueToken, NewIdentity
 
 from maas_e2e.claims import ClaimsChecker, ClaimsMismatch, Mismatch
 from maas_e2e.durations import expected_grant_seconds
-from maas_e2e.expected import Expected
 from maas_e2e.reporting.attach import attach_jwt
-from maas_e2e.targets.base import Identity, Target
+from maas_e2e.targets.base import Identity
 
 pytestmark = [pytest.mark.e2e, pytest.mark.claims]
-
-
-@pytest.fixture(scope="session")
-def checker(target: Target, expected: Expected) -> ClaimsChecker:
-    """Keys come from the issuer's OIDC discovery, as any relying party would get them."""
-    issuer, jwks = target.fetch_issuer_keys()
-    return ClaimsChecker(jwks, issuer, expected.audience, expected.instance)
 
 
 Minted = Callable[..., tuple[Identity, str, float]]
