@@ -37,6 +37,8 @@ class Burst:
     entries: tuple[BurstEntry, ...]
     max_requests: int
     stop_at_status: int | None
+    started_at: float = 0.0
+    """`time.monotonic()` when the first request was sent."""
 
     @property
     def statuses(self) -> list[int]:
@@ -108,7 +110,7 @@ def send_burst(
     if max_requests < 1:
         raise ValueError(f"max_requests must be at least 1, got {max_requests}")
     stop = f"stopping at the first {stop_at_status}" if stop_at_status else "without stopping"
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.monotonic()
     entries: list[BurstEntry] = []
     with allure.step(f"send a burst of up to {max_requests} requests, one at a time, {stop}"):
         for index in range(max_requests):
@@ -124,4 +126,4 @@ def send_burst(
             )
             if response.status_code == stop_at_status:
                 break
-    return Burst(entries=tuple(entries), max_requests=max_requests, stop_at_status=stop_at_status)
+    return Burst(tuple(entries), max_requests, stop_at_status, started_at)

@@ -130,10 +130,10 @@ class ClaimsChecker:
             *self._identity(claims, username, tier),
             *self._times(claims, grant_seconds),
         ]
-        aud = claims.get("aud")
-        audiences = [aud] if isinstance(aud, str) else aud
-        if not isinstance(audiences, list) or self.audience not in audiences:
-            mismatches.append(Mismatch("aud", Described(f"contains {self.audience!r}"), aud))
+        # Exactly the gateway's audience, as the JSON array TokenRequest writes: an extra
+        # audience would make the token good at another relying party too (the API server).
+        if claims.get("aud") != [self.audience]:
+            mismatches.append(Mismatch("aud", [self.audience], claims.get("aud")))
         if claims.get("iss") != self.issuer:
             mismatches.append(Mismatch("iss", self.issuer, claims.get("iss")))
         if mismatches:

@@ -34,6 +34,9 @@ _WINDOW = re.compile(r"([0-9]{1,5}(h|m|s|ms)){1,4}", re.ASCII)
 _WINDOW_PART = re.compile(r"([0-9]+)(ms|h|m|s)", re.ASCII)
 _UNIT_NANOS = {"h": 3_600_000_000_000, "m": 60_000_000_000, "s": 1_000_000_000, "ms": 1_000_000}
 _TIER_PREDICATE = re.compile(r"""\s*auth\.identity\.tier\s*==\s*(["'])(.*?)\1\s*""")
+SAR_DENIAL_PREFIX = "not authorized: "
+"""Authorino's own reason when a `kubernetesSubjectAccessReview` rule denies, before the
+review's `status.reason` (pkg/evaluators/authorization/kubernetes_authz.go)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,28 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class DenialReason:
+    """The X-Ext-Auth-Reason of the gateway's 403 when its RBAC rule (a SubjectAccessReview)
+    denies: the literal `response.unauthorized.message` of the AuthPolicy, or with none
+    Authorino's own, "not authorized: " and the review's `status.reason` ("unknown reason" when
+    it has none, as with plain RBAC; other authorizers of a cluster may give one)."""
+
+    text: str
+    exact: bool
+    """True: the reason is `text`; False: `text` followed by the review's reason."""
+
+    def matches(self, actual: str | None) -> bool:
+        if actual is None:
+            return False
+        if self.exact:
+            return actual == self.text
+        return actual.startswith(self.text) and len(actual) > len(self.text)
+
+    def __str__(self) -> str:
+        return repr(self.text) if self.exact else f"{self.text!r} and the review's reason"
+
+
+@dataclass(frozen=True)
 class Model:
     """An LLMInferenceService, the tiers whose MaaS tokens RBAC lets `post` to it, and the
     `id` the pinned maas-api lists it under."""
@@ -110,6 +135,8 @@ class Expected:
     models: tuple[Model, ...]
     identity_namespaces: Mapping[str, str]
     content_hash: str
+    forbidden_reason: DenialReason | None
+    """What the gateway's 403 says; None where the AuthPolicy computes it per request."""
 
     @classmethod
     def from_manifests(cls, manifests: RenderedManifests) -> Expected:
@@ -210,6 +237,7 @@ class _Reader:
             models=tuple(self.models(instance, names, maas_api)),
             identity_namespaces=MappingProxyType(self.identity_namespaces(names)),
             content_hash=hashlib.sha256(self.m.text.encode("utf-8")).hexdigest(),
+            forbidden_reason=self.forbidden_reason(),
         )
 
     def _fail(self, obj: Mapping[str, Any] | str, message: str) -> ManifestError:
@@ -304,6 +332,21 @@ class _Reader:
 
     def gateway_audiences(self) -> list[str]:
         return self._token_review_audiences(self._gateway_auth_policy())
+
+    def forbidden_reason(self) -> DenialReason | None:
+        """The gateway AuthPolicy's `response.unauthorized.message` if it sets a literal one
+        (None if it computes one: `selector` or `expression`), else Authorino's own reason."""
+        policy = self._gateway_auth_policy()
+        for _, rules in _policy_sections(policy.get("spec") or {}, "rules"):
+            denial = (rules.get("response") or {}).get("unauthorized") or {}
+            if "message" not in denial:
+                continue
+            message = denial["message"] if isinstance(denial["message"], dict) else {}
+            computed = message.get("selector") or message.get("expression")
+            if isinstance(message.get("value"), str) and not computed:
+                return DenialReason(message["value"], exact=True)
+            return None
+        return DenialReason(SAR_DENIAL_PREFIX, exact=False)
 
     def maas_api_audiences(self) -> list[str]:
         routes = {

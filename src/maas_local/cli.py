@@ -192,7 +192,7 @@ def _banner(config: StackConfig, manifests: Path, gateway: str, apiserver: str) 
             f"  models      {', '.join(f'{m.namespace}/{m.name}' for m in config.models)}",
             *fault_lines,
             "",
-            "Use it like the seed (maas-api-DEV.md), with:",
+            "Use it like a cluster in the manual check (docs/contract.md), with:",
             f"  HOST={gateway}",
             f"  maas-local token alice --url {apiserver}            # instead of `oc whoami -t`",
             f"  maas-local token bob{group_flag} --url {apiserver}",

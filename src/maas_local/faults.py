@@ -2,8 +2,9 @@
 
 The e2e suite is only worth trusting if it turns red when MaaS breaks a promise. Each fault
 here is a realistic regression in one component (a missing check, a wrong field, a step done
-in the wrong order) that breaks exactly one promise of the contract; `maas-local up --fault
-NAME` starts the stack with it so the suite's own tests can prove they catch it.
+in the wrong order) that breaks exactly one promise of the contract (its row in docs/contract.md
+names the promise and the test that catches it); `maas-local up --fault NAME` starts the stack
+with it so the suite's own tests can prove they catch it.
 
 The names are stable (scripts and CI pass them) and the order is the catalogue's reading order.
 Each component checks `"<name>" in config.faults` at the one decision the fault concerns.
@@ -91,7 +92,8 @@ CATALOGUE = MappingProxyType(
             "x-e2e-request-id from every request it forwards"
         ),
         "default-grant-short": (
-            'the default grant answers "expiration": "4h0m0s" but mints a token that lives 1h'
+            'a grant of the default 4h answers "expiration": "4h0m0s" but mints a token that '
+            "lives 1h"
         ),
         "token-extra-audience": (
             "tokens carry the API server's audience https://kubernetes.default.svc "

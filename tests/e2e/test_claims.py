@@ -7,8 +7,9 @@ from collections.abc import Callable
 import pytest
 from tests.fixtures.identities import IssueToken, NewIdentity
 
+from maas_e2e.api import MaasApi
 from maas_e2e.claims import ClaimsChecker, ClaimsMismatch, Mismatch
-from maas_e2e.durations import expected_grant_seconds
+from maas_e2e.durations import MISSING, expected_grant_seconds, go_duration_string
 from maas_e2e.reporting.attach import attach_jwt
 from maas_e2e.targets.base import Identity
 
@@ -31,6 +32,15 @@ def minted(new_identity: NewIdentity, issue_token: IssueToken) -> Minted:
         return identity, token, grant
 
     return mint
+
+
+def granted(api: MaasApi, identity: Identity, body: dict) -> dict:
+    """The 201 reply to `body`, its token's claims attached to the report."""
+    resp = api.issue_token(identity.token, body)
+    assert resp.status_code == 201, f"expected 201, got {resp.status_code}: {resp.text[:300]}"
+    reply = resp.json()
+    attach_jwt(reply["token"], f"MaaS token for {body}: claims")
+    return reply
 
 
 def mismatches(
@@ -79,12 +89,37 @@ def test_kubernetes_io_agrees_with_sub(checker: ClaimsChecker, minted: Minted, t
     assert not mismatches(checker, token, identity, grant, "kubernetes.io")
 
 
-@pytest.mark.parametrize("expiration", ["10m", "1h", "4h", "1h30m45s", 5400])
+@pytest.mark.parametrize(
+    "expiration",
+    [MISSING, "10m", "1h", "4h", "1h30m45s", 5400],
+    ids=["default", "10m", "1h", "4h", "1h30m45s", "5400"],
+)
 def test_exp_minus_iat_is_the_granted_expiration(
     checker: ClaimsChecker, minted: Minted, expiration: object, lowest_tier: str
 ) -> None:
     identity, token, grant = minted(lowest_tier, expiration)
     assert not mismatches(checker, token, identity, grant, "exp - iat", "exp")
+
+
+@pytest.mark.parametrize("body", [{}, {"expiration": "2h"}], ids=["default", "2h"])
+def test_expires_at_is_the_tokens_exp(
+    api: MaasApi, checker: ClaimsChecker, new_identity: NewIdentity, lowest_tier: str, body: dict
+) -> None:
+    reply = granted(api, new_identity(lowest_tier), body)
+    exp = checker.verify_signature(reply["token"]).get("exp")
+    assert reply["expiresAt"] == exp, f"expiresAt {reply['expiresAt']}, the token's exp {exp}"
+
+
+@pytest.mark.parametrize("body", [{}, {"expiration": "2h"}], ids=["default", "2h"])
+def test_expiration_is_the_tokens_lifetime(
+    api: MaasApi, checker: ClaimsChecker, new_identity: NewIdentity, lowest_tier: str, body: dict
+) -> None:
+    reply = granted(api, new_identity(lowest_tier), body)
+    claims = checker.verify_signature(reply["token"])
+    lifetime = go_duration_string(claims["exp"] - claims["iat"])
+    assert reply["expiration"] == lifetime, (
+        f"the reply says expiration {reply['expiration']}, the token lives {lifetime} (exp - iat)"
+    )
 
 
 def test_iat_and_nbf_are_not_in_the_future(

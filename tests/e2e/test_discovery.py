@@ -90,7 +90,9 @@ def test_the_listed_url_answers_as_listed(
     """Users call the URL exactly as listed (the seed takes `.data[0].url`): it must reach the
     model through the gateway. Not with --maas-gateway-url, a route the cluster cannot know."""
     if settings.gateway_url:
-        pytest.skip("--maas-gateway-url: the listed URL is the cluster's, not the one used here")
+        pytest.skip(
+            "not made: --maas-gateway-url: the listed URL is the cluster's, not the one used here"
+        )
     token = token_for(lowest_tier)
     listed = next(
         m["url"] for m in api.list_models(token).json()["data"] if m["id"] == model.listed_id

@@ -1,9 +1,16 @@
-"""Models answer through the gateway at their discovered URL, in OpenAI's shape."""
+"""Models answer through the gateway at their discovered URL, in OpenAI's shape.
+
+Every test sends one request as a fresh lowest-tier user: a single request is always admitted
+(Limitador lets the request that crosses a token budget through), so even a reply of unbounded
+length stays clear of the tier's request and token limits, whatever the manifests set.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import httpx
 import pytest
 from tests.fixtures.identities import TokenFor
 from tests.fixtures.models import ModelRef
@@ -14,6 +21,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.inference]
 
 MESSAGES = [{"role": "user", "content": "Say something short."}]
 MAX_TOKENS = 8
+# The chat body MaaS's own docs send (a `prompt`, no `messages`, no `max_tokens`).
+SEED_CHAT_BODY = {"prompt": "Not really understood prompt", "max_prompts": 40}
+FINISH_REASONS = ("stop", "length", "tool_calls")
 
 
 @pytest.fixture
@@ -22,6 +32,8 @@ def token(token_for: TokenFor, lowest_tier: str) -> str:
 
 
 def assert_usage(usage: object, max_completion: int | None = None) -> None:
+    """Usage the gateway can count: whole numbers, total = prompt + completion, an answer of at
+    least one token and at most the request's bound."""
     assert isinstance(usage, dict), f"usage missing or not an object: {usage!r}"
     prompt, completion, total = (
         usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")
@@ -30,25 +42,76 @@ def assert_usage(usage: object, max_completion: int | None = None) -> None:
     assert total == prompt + completion, (
         f"usage.total_tokens: expected prompt + completion = {prompt + completion}, got {total}"
     )
+    assert completion > 0, f"completion_tokens: expected an answer of at least 1, got {usage}"
     if max_completion is not None:
-        assert 0 < completion <= max_completion, (
-            f"completion_tokens {completion} outside 1..max_tokens={max_completion}"
+        assert completion <= max_completion, (
+            f"completion_tokens {completion} above the request's bound {max_completion}"
         )
+
+
+def assert_chat_completion(resp: httpx.Response, model: ModelRef) -> dict[str, Any]:
+    """A 200 chat completion in OpenAI's shape with exactly one choice; the body, for more."""
+    assert resp.status_code == 200, f"expected 200, got {resp.status_code}: {resp.text[:300]}"
+    body = resp.json()
+    assert body.get("object") == "chat.completion", f"object: {body.get('object')!r}"
+    assert body.get("model") == model.name, f"model: expected {model.name}, got {body.get('model')}"
+    assert str(body.get("id", "")).startswith("chatcmpl-"), f"id: {body.get('id')!r}"
+    choices = body.get("choices")
+    assert isinstance(choices, list), f"choices: {choices!r}"
+    assert len(choices) == 1, f"expected one choice, got {len(choices)}: {choices}"
+    message = choices[0].get("message", {})
+    assert message.get("role") == "assistant", f"message: {message}"
+    assert isinstance(message.get("content"), str), f"content: {message}"
+    assert choices[0].get("finish_reason") in FINISH_REASONS, f"finish_reason: {choices[0]}"
+    return body
+
+
+def assert_reply_has_content(body: dict[str, Any]) -> None:
+    """Completion tokens were spent on something the user sees: text or tool calls."""
+    completion = body["usage"]["completion_tokens"]
+    choice = body["choices"][0]
+    message = choice.get("message") or {}
+    text = message.get("content") if "message" in choice else choice.get("text")
+    assert text or message.get("tool_calls"), (
+        f"completion_tokens {completion} but the reply has no text and no tool call: {choice}"
+    )
+
+
+def chunks_of(events: list[str]) -> list[dict[str, Any]]:
+    """The JSON chunks of a stream, without its `[DONE]` terminator."""
+    return [json.loads(e) for e in events if e != "[DONE]"]
+
+
+def complete(
+    api: MaasApi, model: ModelRef, token: str, endpoint: str, max_tokens: int
+) -> httpx.Response:
+    """One short request to the chat or the text completion endpoint."""
+    if endpoint == "chat":
+        return api.chat(
+            model.url, token, model=model.name, messages=MESSAGES, max_tokens=max_tokens
+        )
+    return api.completion(model.url, token, model=model.name, prompt="Once", max_tokens=max_tokens)
+
+
+def streamed_usage(api: MaasApi, model: ModelRef, token: str, max_tokens: int) -> object:
+    """The usage chunk of a streamed chat completion that asked for one (None without it)."""
+    status, events = api.stream_chat(
+        model.url,
+        token,
+        model=model.name,
+        messages=MESSAGES,
+        max_tokens=max_tokens,
+        stream_options={"include_usage": True},
+    )
+    assert status == 200, f"expected 200, got {status}"
+    return next((c["usage"] for c in chunks_of(events) if c.get("usage")), None)
 
 
 def test_chat_completion_returns_200_in_openai_shape(
     api: MaasApi, model: ModelRef, token: str
 ) -> None:
     resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=MAX_TOKENS)
-    assert resp.status_code == 200, f"expected 200, got {resp.status_code}: {resp.text[:300]}"
-    body = resp.json()
-    assert body.get("object") == "chat.completion", f"object: {body.get('object')!r}"
-    assert body.get("model") == model.name, f"model: expected {model.name}, got {body.get('model')}"
-    assert str(body.get("id", "")).startswith("chatcmpl-"), f"id: {body.get('id')!r}"
-    choice = body["choices"][0]
-    assert choice["message"]["role"] == "assistant", f"message: {choice['message']}"
-    assert isinstance(choice["message"]["content"], str), f"content: {choice['message']}"
-    assert choice.get("finish_reason") in ("stop", "length"), f"finish_reason: {choice}"
+    assert_chat_completion(resp, model)
 
 
 def test_chat_completion_usage_is_consistent(api: MaasApi, model: ModelRef, token: str) -> None:
@@ -66,6 +129,35 @@ def test_text_completion_returns_200_in_openai_shape(
     assert body.get("object") == "text_completion", f"object: {body.get('object')!r}"
     assert isinstance(body["choices"][0].get("text"), str), f"choices: {body['choices']}"
     assert_usage(body.get("usage"), MAX_TOKENS)
+
+
+@pytest.mark.parametrize("endpoint", ["chat", "text"])
+def test_reply_with_completion_tokens_has_content(
+    api: MaasApi, model: ModelRef, token: str, endpoint: str
+) -> None:
+    resp = complete(api, model, token, endpoint, MAX_TOKENS)
+    assert resp.status_code == 200, f"expected 200, got {resp.status_code}: {resp.text[:300]}"
+    body = resp.json()
+    assert_usage(body.get("usage"), MAX_TOKENS)
+    assert_reply_has_content(body)
+
+
+@pytest.mark.parametrize("endpoint", ["chat", "text", "streamed chat"])
+def test_usage_counts_a_non_empty_prompt(
+    api: MaasApi, model: ModelRef, token: str, endpoint: str
+) -> None:
+    if endpoint == "streamed chat":
+        usage = streamed_usage(api, model, token, max_tokens=1)
+    else:
+        resp = complete(api, model, token, endpoint, max_tokens=1)
+        assert resp.status_code == 200, f"expected 200, got {resp.status_code}: {resp.text[:300]}"
+        usage = resp.json().get("usage")
+    assert isinstance(usage, dict), f"usage missing or not an object: {usage!r}"
+    prompt_tokens = usage.get("prompt_tokens")
+    assert isinstance(prompt_tokens, int), f"usage.prompt_tokens: {usage}"
+    assert prompt_tokens > 0, (
+        f"usage.prompt_tokens: expected > 0 for a non-empty prompt, got {prompt_tokens} ({usage})"
+    )
 
 
 def test_streaming_ends_with_done_after_a_usage_chunk(
@@ -88,8 +180,28 @@ def test_streaming_ends_with_done_after_a_usage_chunk(
     assert len(usage_chunks) == 1, f"expected one usage chunk, got {len(usage_chunks)}"
     assert usage_chunks[0] is chunks[-1], "the usage chunk is not the last before [DONE]"
     assert_usage(usage_chunks[0].get("usage"), MAX_TOKENS)
-    finishes = [c["choices"][0].get("finish_reason") for c in chunks if c.get("choices")]
-    assert finishes[-1] in ("stop", "length"), f"last finish_reason: {finishes[-1]!r}"
+
+
+def test_chat_stream_carries_role_content_and_finish(
+    api: MaasApi, model: ModelRef, token: str
+) -> None:
+    """A stream of nothing but `[DONE]` is well formed and tells the user nothing: the reply
+    opens with the assistant role, carries text (or tool calls), and ends with one finish."""
+    status, events = api.stream_chat(
+        model.url, token, model=model.name, messages=MESSAGES, max_tokens=MAX_TOKENS
+    )
+    assert status == 200, f"expected 200, got {status}"
+    choices = [c["choices"][0] for c in chunks_of(events) if c.get("choices")]
+    assert choices, f"expected role, content and finish chunks before [DONE], got {events}"
+    deltas = [c.get("delta") or {} for c in choices]
+    assert deltas[0].get("role") == "assistant", f"first chunk: expected the role, got {choices[0]}"
+    text = "".join(d.get("content") or "" for d in deltas)
+    calls = [d["tool_calls"] for d in deltas if d.get("tool_calls")]
+    assert text or calls, f"expected content (or tool call) chunks, got {choices}"
+    finishes = [c.get("finish_reason") for c in choices if c.get("finish_reason") is not None]
+    assert len(finishes) == 1, f"expected one finish_reason, got {finishes} in {choices}"
+    last = choices[-1].get("finish_reason")
+    assert last in FINISH_REASONS, f"last chunk: expected one of {FINISH_REASONS}, got {last!r}"
 
 
 def test_streaming_without_include_usage_has_no_usage_chunk(
@@ -102,6 +214,58 @@ def test_streaming_without_include_usage_has_no_usage_chunk(
     assert events[-1] == "[DONE]", f"last event: expected [DONE], got {events[-1][:100]!r}"
     chunks = [json.loads(e) for e in events[:-1]]
     assert not [c for c in chunks if c.get("choices") == []], "usage chunk without include_usage"
+
+
+def test_chat_completion_without_max_tokens_is_served(
+    api: MaasApi, model: ModelRef, token: str
+) -> None:
+    """The body most clients send: no length bound at all; the model picks one."""
+    body = assert_chat_completion(
+        api.chat(model.url, token, model=model.name, messages=MESSAGES), model
+    )
+    assert_usage(body.get("usage"))
+    assert_reply_has_content(body)
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [{"max_completion_tokens": 1, "max_tokens": MAX_TOKENS}, {"max_completion_tokens": 1}],
+    ids=["with a larger max_tokens", "alone"],
+)
+def test_max_completion_tokens_bounds_the_reply(
+    api: MaasApi, model: ModelRef, token: str, bounds: dict[str, int]
+) -> None:
+    """`max_completion_tokens` supersedes `max_tokens`: a one-token allowance gives a one-token
+    reply that says it was cut (`length`), whatever `max_tokens` allows."""
+    body = assert_chat_completion(
+        api.chat(model.url, token, model=model.name, messages=MESSAGES, **bounds), model
+    )
+    assert_usage(body.get("usage"), 1)
+    finish = body["choices"][0].get("finish_reason")
+    assert finish == "length", (
+        f"finish_reason: expected length for a reply cut at max_completion_tokens=1, got {finish!r}"
+    )
+
+
+def test_openai_client_defaults_for_n_and_stop_are_served(
+    api: MaasApi, model: ModelRef, token: str
+) -> None:
+    """Clients fill in `n: 1` and `stop: null`; the answer is still one bounded choice."""
+    resp = api.chat(
+        model.url, token, model=model.name, messages=MESSAGES, max_tokens=MAX_TOKENS, n=1, stop=None
+    )
+    body = assert_chat_completion(resp, model)
+    assert_usage(body.get("usage"), MAX_TOKENS)
+
+
+def test_seed_chat_body_with_prompt_is_served(api: MaasApi, model: ModelRef, token: str) -> None:
+    """MaaS's docs send `prompt` (no `messages`, no `max_tokens`) to the chat endpoint; the
+    simulator answers it. It reads no prompt there, so `prompt_tokens` may be 0."""
+    body = assert_chat_completion(
+        api.chat(model.url, token, model=model.name, **SEED_CHAT_BODY), model
+    )
+    assert_usage(body.get("usage"))
+    assert_reply_has_content(body)
 
 
 def test_unknown_model_name_is_404(api: MaasApi, model: ModelRef, token: str) -> None:

@@ -6,6 +6,7 @@ import pytest
 from tests.fixtures.identities import IssueToken, NewIdentity
 
 from maas_e2e.api import MaasApi
+from maas_e2e.claims import ClaimsChecker
 from maas_e2e.expected import Expected
 from maas_e2e.reporting.attach import attach_jwt
 from maas_e2e.targets.base import Identity
@@ -64,13 +65,16 @@ def test_an_empty_group_list_is_400(api: MaasApi, caller: Identity) -> None:
 
 
 def test_a_minted_token_lands_in_the_tier_of_its_groups(
-    new_identity: NewIdentity, issue_token: IssueToken, expected: Expected, tier: str
+    new_identity: NewIdentity,
+    issue_token: IssueToken,
+    checker: ClaimsChecker,
+    expected: Expected,
+    tier: str,
 ) -> None:
-    from maas_e2e.claims import decode_header_and_claims
-
+    """Decided on verified claims only: a token the issuer's keys do not verify fails."""
     token = issue_token(new_identity(tier))
     attach_jwt(token, f"MaaS token of a {tier} user: claims")
-    _, claims = decode_header_and_claims(token)
+    claims = checker.verify_signature(token)
     namespace = claims.get("kubernetes.io", {}).get("namespace")
     assert namespace == expected.tier_namespace(tier), (
         f"{tier} user: expected token namespace {expected.tier_namespace(tier)}, got {namespace}"

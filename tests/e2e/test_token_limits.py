@@ -118,7 +118,9 @@ def test_higher_tiers_are_not_token_limited_at_the_lowest_tiers_volume(
     lowest, requests = expected.token_limit(lowest_tier), expected.request_limit(lowest_tier)
     words = words_to_cross(lowest, requests)
     if words is None:
-        pytest.skip(f"{lowest_tier}'s budget {lowest} cannot be crossed: nothing to compare")
+        pytest.skip(
+            f"not made: {lowest_tier}'s budget {lowest} cannot be crossed: nothing to compare"
+        )
     count = requests_available(requests)
     results = run_until_429(api, model, token_for(token_richer_tier), words, count)
     attach_token_run(
@@ -166,7 +168,9 @@ def test_completion_tokens_count_against_the_budget(
         budget, usage["total_tokens"], usage["prompt_tokens"], planned
     )
     if prompt is None or prompt - overhead < 1:
-        pytest.skip(f"{tier} budget {budget} leaves no room to cross it by completions alone")
+        pytest.skip(
+            f"not made: {tier} budget {budget} leaves no room to cross it by completions alone"
+        )
     used, used_prompt = usage["total_tokens"], usage["prompt_tokens"]
     results = [(status, usage["total_tokens"])]
     try:

@@ -2,8 +2,11 @@
 
 A small e2e run against the embedded stack started with a rate-limit fault, its results turned
 into the report by the documented command's own code, and the page opened from disk in headless
-Chromium: the summary shows the run's test count (as the JUnit XML counts it), and the failing
-rate-limit test's status-timeline picture is listed, opens, and loads as an image.
+Chromium: the summary counts the run as the JUnit XML does (total, passed, failed, skipped) and
+shows no retries, and the failing rate-limit test's status-timeline picture is listed, opens,
+and loads as an image. The run holds parametrised cases whose values Allure would display alike
+(bytes bodies) or as Python values (bools, numbers, lists, dicts), and a skipped test: Allure 3
+merges cases it cannot tell apart into one test with retries, which the counts would show.
 """
 
 from __future__ import annotations
@@ -29,6 +32,15 @@ BROWSE_ATTEMPTS = 3
 FAULT = "rate-limit-off-by-one"
 FAILING_TEST = "test_each_tier_gets_429_exactly_after_its_limit"
 PICTURE_SUFFIX = ": status timeline"
+SUMMARY_LABELS = {
+    "total": "Total",
+    "retried": "Retried tests",
+    "passed": "Passed",
+    "failed": "Failed",
+    "broken": "Broken",
+    "skipped": "Skipped",
+}
+"""What the summary page calls each count it shows; a count of none is not shown."""
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [
@@ -67,14 +79,18 @@ OPEN_PICTURE = """<script>
 </script>"""
 
 
-def _e2e_run(tmp_path: Path) -> tuple[Path, int]:
-    """A few real e2e tests on a stack with FAULT: the Allure results and the JUnit test count."""
+def _e2e_run(tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    """A few real e2e tests on a stack with FAULT: the Allure results and the JUnit counts.
+
+    Failing limit tests, one plain test, the parametrised malformed bodies (bytes) and invalid
+    expirations (strings, numbers, a bool, a list, a dict), and a slow test that skips."""
     results, junit = tmp_path / "allure-results", tmp_path / "junit.xml"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAAS_", "PYTEST_"))}
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-        "-m", "e2e and (rate_limits or claims)",
-        "-k", "exactly_after_its_limit or signature_verifies",
+        "-m", "e2e and (rate_limits or claims or tokens or rejections)",
+        "-k", "exactly_after_its_limit or signature_verifies or malformed_body"
+        " or invalid_expiration or expired_token_is_refused",
         "--maas-local-fault", FAULT,
         f"--alluredir={results}", f"--junitxml={junit}",
     ]  # fmt: skip
@@ -85,8 +101,39 @@ def _e2e_run(tmp_path: Path) -> tuple[Path, int]:
         f"the run with {FAULT}: expected exit 1 (tests failed), got {proc.returncode}:\n"
         f"{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
     )
-    suites = ET.parse(junit).getroot()
-    return results, sum(int(suite.get("tests", 0)) for suite in suites.iter("testsuite"))
+    return results, _junit_counts(junit)
+
+
+def _junit_counts(junit: Path) -> dict[str, int]:
+    """pytest's verdicts as the JUnit XML counts them (an error, Allure's broken, is a failure);
+    pytest runs each case once, so none is a retry."""
+    suites = list(ET.parse(junit).getroot().iter("testsuite"))
+    total, failures, errors, skipped = (
+        sum(int(suite.get(key, 0)) for suite in suites)
+        for key in ("tests", "failures", "errors", "skipped")
+    )
+    return {
+        "total": total,
+        "passed": total - failures - errors - skipped,
+        "failed": failures + errors,
+        "skipped": skipped,
+        "retried": 0,
+    }
+
+
+def _report_counts(summary: str) -> dict[str, int]:
+    """The counts the summary page shows, in the terms of `_junit_counts`."""
+    shown: dict[str, int] = {}
+    for key, label in SUMMARY_LABELS.items():
+        found = re.search(rf"\b{label} (\d+)\b", summary)
+        shown[key] = int(found.group(1)) if found else 0
+    return {
+        "total": shown["total"],
+        "passed": shown["passed"],
+        "failed": shown["failed"] + shown["broken"],
+        "skipped": shown["skipped"],
+        "retried": shown["retried"],
+    }
 
 
 def _browse(url: str, profile: Path, *, screenshot: Path | None = None) -> str:
@@ -142,10 +189,10 @@ def _text(dom: str) -> str:
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", without_code)))
 
 
-def test_the_report_shows_the_test_count_and_the_failing_limit_runs_picture(
+def test_the_report_counts_the_run_as_pytest_does_and_opens_the_failing_limit_runs_picture(
     tmp_path: Path,
 ) -> None:
-    results, tests = _e2e_run(tmp_path)
+    results, counts = _e2e_run(tmp_path)
     name, picture = _failing_picture(results)
     index = generate(results, tmp_path / "report")
     by_id = json.loads((index.parent / "test-results.json").read_text())["byId"]
@@ -153,8 +200,11 @@ def test_the_report_shows_the_test_count_and_the_failing_limit_runs_picture(
     assert failing is not None, f"{name} is not in the report: {sorted(by_id)}"
 
     summary = _text(_browse(index.as_uri(), tmp_path / "profile-summary"))
-    assert re.search(rf"\bTotal {tests}\b", summary), (
-        f"the summary page does not show 'Total {tests}' (the JUnit count): {summary[:1500]}"
+    assert re.search(r"\bTotal \d+\b", summary), f"the summary shows no total: {summary[:1500]}"
+    shown = _report_counts(summary)
+    assert shown == counts, (
+        f"the summary page counts {shown}, the JUnit XML {counts} (a retry means Allure took "
+        f"cases for one test): {summary[:1500]}"
     )
 
     head, body_end, tail = index.read_text().rpartition("</body>")

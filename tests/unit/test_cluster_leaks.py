@@ -4,8 +4,6 @@ failed; and every test's leak check reports what the proof found."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from kubefake import (
     FakeGateway,
@@ -16,8 +14,6 @@ from kubefake import (
     metrics_rules,
     pod_metrics_path,
 )
-from tests.fixtures import leaks
-from tests.fixtures.http import RECORDER
 
 from maas_e2e.targets.accounts import ProbeIdentities
 from maas_e2e.targets.leakproof import BURST, DeniedRequestsServed, prove_no_leaks
@@ -140,65 +136,6 @@ def test_counters_are_summed_over_label_sets() -> None:
         'vllm:num_requests_running{model_name="m"} 1\n'
     )
     assert sum(v for _l, v in samples(page, "vllm:request_success_total")) == 7
-
-
-# --- every test's leak check on a target that keeps no request ids ------------------------
-
-
-class _Item:
-    """Just enough of a pytest item for the leak-check hook."""
-
-    def __init__(self, target: object, statuses: list[int]) -> None:
-        exchanges = [SimpleNamespace(request_id=f"r{i}", status=s) for i, s in enumerate(statuses)]
-        self.stash = {RECORDER: SimpleNamespace(exchanges=exchanges)}
-        self.funcargs = {"target": target}
-        self.sections: list[tuple[str, str, str]] = []
-
-    def get_closest_marker(self, name: str) -> object:
-        return object() if name == "e2e" else None
-
-    def add_report_section(self, when: str, key: str, content: str) -> None:
-        self.sections.append((when, key, content))
-
-
-class _ClusterLike:
-    name = "cluster"
-
-    def __init__(self, note: str | None) -> None:
-        self.note = note
-
-    def served_request_ids(self) -> None:
-        return None
-
-    def leak_check_note(self) -> str | None:
-        return self.note
-
-
-def _run_leak_check(item: _Item) -> None:
-    hook = leaks.pytest_runtest_call(item)  # type: ignore[arg-type]
-    next(hook)
-    with pytest.raises(StopIteration):
-        hook.send(None)
-
-
-def test_leak_check_without_request_ids_reports_the_bring_up_proof() -> None:
-    proof = "bring-up leak proof (once per run, before the first test): held: 12 requests"
-    item = _Item(_ClusterLike(proof), [200, 429])
-    _run_leak_check(item)
-    assert item.sections == [
-        (
-            "call",
-            "leak check",
-            "the per-test check is not possible on the cluster target: it cannot tell which "
-            f"requests the models served\n{proof}",
-        )
-    ], item.sections
-
-
-def test_leak_check_without_denied_requests_adds_nothing() -> None:
-    item = _Item(_ClusterLike("proof"), [200, 201])
-    _run_leak_check(item)
-    assert item.sections == [], item.sections
 
 
 def test_label_values_are_unescaped() -> None:

@@ -131,6 +131,8 @@ PREMIUM_NS = f"{INSTANCE}-tier-premium"
     ("mutate", "fields"),
     [
         (_set("aud", ["https://kubernetes.default.svc"]), {"aud"}),
+        (_set("aud", [AUDIENCE, "https://kubernetes.default.svc"]), {"aud"}),
+        (_set("aud", AUDIENCE), {"aud"}),
         (_set("sub", f"system:serviceaccount:{PREMIUM_NS}:{SA}"), {"sub"}),
         (_set("kubernetes.io/namespace", PREMIUM_NS), {"kubernetes.io.namespace"}),
         (_set("sub", f"system:serviceaccount:{INSTANCE}-tier-free:alice"), {"sub"}),
@@ -145,8 +147,8 @@ PREMIUM_NS = f"{INSTANCE}-tier-premium"
         (_set("iat", "now"), {"iat"}),
         (_set("iss", "https://evil.example"), {"iss"}),
     ],
-    ids=["aud-other", "sub-other-tier", "namespace-other-tier", "sub-wrong-sa",
-         "sa-name-wrong", "uid-missing", "exp-iat-short", "iat-future",
+    ids=["aud-other", "aud-extra", "aud-as-string", "sub-other-tier", "namespace-other-tier",
+         "sub-wrong-sa", "sa-name-wrong", "uid-missing", "exp-iat-short", "iat-future",
          "nbf-future", "expired", "exp-missing", "iat-not-number", "iss-wrong"],
 )  # fmt: skip
 def test_each_wrong_claim_is_reported(
@@ -165,8 +167,8 @@ def test_each_wrong_claim_is_reported(
 
 @pytest.mark.parametrize(
     "changes",
-    [{"aud": AUDIENCE}, {"iat": NOW + 29, "nbf": NOW + 29, "exp": NOW + 29 + GRANT}],
-    ids=["aud-as-string", "iat-within-skew"],
+    [{"iat": NOW + 29, "nbf": NOW + 29, "exp": NOW + 29 + GRANT}],
+    ids=["iat-within-skew"],
 )
 def test_tolerated_variations_pass(
     checker: ClaimsChecker, signing_key: rsa.RSAPrivateKey, changes: dict[str, Any]
@@ -194,7 +196,7 @@ def test_message_lists_every_mismatch_with_expected_and_actual(
         checker.check(_sign(claims, signing_key), username=USER, tier="free",
                       grant_seconds=GRANT)  # fmt: skip
     message = str(raised.value)
-    for fragment in ["aud: expected contains 'maas-default-gateway-sa'", "['other-aud']",
+    for fragment in ["aud: expected ['maas-default-gateway-sa']", "['other-aud']",
                      "exp - iat: expected 14400, actual 600"]:  # fmt: skip
         assert fragment in message, f"{fragment!r} not in {message!r}"
 

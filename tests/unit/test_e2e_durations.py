@@ -1,4 +1,4 @@
-"""The oracle's expiration rules and Go duration printing, per CONTRACT.md."""
+"""The oracle's expiration rules and Go duration printing, per docs/contract.md#maas-api."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The oracle reads CONTRACT.md's figures from the rendered e2e overlay, and says clearly what is
-missing when a manifest is broken."""
+"""The oracle reads the contract's figures (docs/contract.md) from the rendered e2e overlay, and
+says clearly what is missing when a manifest is broken."""
 
 from __future__ import annotations
 
@@ -186,6 +186,38 @@ def test_binding_to_system_authenticated_allows_every_tier(rendered: RenderedMan
     expected = Expected.from_manifests(parse_manifests(_mutated(rendered, widen)))
     allowed = expected.model("premium-simulated").allowed_tiers
     assert allowed == {"free", "premium", "enterprise"}, allowed
+
+
+def test_without_a_custom_message_a_403_gives_authorinos_review_reason(
+    expected: Expected,
+) -> None:
+    reason = expected.forbidden_reason
+    assert reason is not None, "expected Authorino's own reason"
+    assert reason.matches("not authorized: unknown reason"), reason
+    assert not reason.matches("not authorized: "), "the review's reason must follow the prefix"
+    assert not reason.matches("Unauthorized"), reason
+
+
+def _unauthorized_message(message: dict[str, Any]) -> Callable[[list[dict[str, Any]]], None]:
+    def mutate(docs: list[dict[str, Any]]) -> None:
+        rules = _doc(docs, "AuthPolicy", "gateway-auth-policy")["spec"]["rules"]
+        rules["response"]["unauthorized"] = {"message": message}
+
+    return mutate
+
+
+def test_a_literal_unauthorized_message_is_the_403s_reason(rendered: RenderedManifests) -> None:
+    mutate = _unauthorized_message({"value": "model not in your tier"})
+    reason = Expected.from_manifests(parse_manifests(_mutated(rendered, mutate))).forbidden_reason
+    assert reason is not None, "expected the AuthPolicy's literal message"
+    assert reason.matches("model not in your tier"), reason
+    assert not reason.matches("not authorized: unknown reason"), reason
+
+
+def test_a_computed_unauthorized_message_cannot_be_expected(rendered: RenderedManifests) -> None:
+    mutate = _unauthorized_message({"expression": "'denied: ' + request.path"})
+    reason = Expected.from_manifests(parse_manifests(_mutated(rendered, mutate))).forbidden_reason
+    assert reason is None, reason
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The ServiceAccount naming rule of CONTRACT.md (hashes computed independently with sha1sum)."""
+"""The ServiceAccount naming rule of docs/contract.md#maas-api (hashes computed with sha1sum)."""
 
 from __future__ import annotations
 

@@ -38,9 +38,11 @@ PREMIUM_MODEL = ("llm", "premium-simulated")
 MODEL_IDS = sorted(name for _, name in (MODEL, PREMIUM_MODEL))
 FREE = "tier-free-users"
 PREMIUM = "tier-premium-users"
+ENTERPRISE = "tier-enterprise-users"
 REQUEST_ID = "x-e2e-request-id"
 INSTANCE = "maas-default-gateway"
 SHORT_WINDOW_S = 1
+LATE_REVOCATION_WATCH_S = 2.5
 CLI_TIMEOUT_S = 20
 
 
@@ -244,6 +246,31 @@ def other_users_token_after_a_revocation(env: Env) -> int:
     return env.chat(others, max_tokens=1).status_code
 
 
+def other_users_token_at_once_and_once_settled(env: Env) -> tuple[int, int]:
+    """Another user's token at maas-api (no limit counts it) right after a revocation, then
+    after watching it for longer than a late revocation takes (the first status other than
+    200, or 200)."""
+    others = env.maas_token(FREE)
+    identity = env.user_token(FREE)
+    assert env.mint(identity).status_code == 201, "expected the revoking user to mint first"
+    revoked = env.http.delete(f"{env.urls.gateway}/maas-api/v1/tokens", headers=bearer(identity))
+    assert revoked.status_code == 204, f"expected 204 revoking, got {revoked.status_code}"
+
+    def listing() -> int:
+        return env.http.get(
+            f"{env.urls.gateway}/maas-api/v1/models", headers=bearer(others)
+        ).status_code
+
+    at_once = listing()
+    watching = Retrying(
+        stop=stop_after_delay(LATE_REVOCATION_WATCH_S),
+        wait=wait_fixed(0.1),
+        retry=retry_if_result(lambda status: status == 200),
+        retry_error_callback=lambda state: state.outcome.result(),
+    )
+    return at_once, watching(listing)
+
+
 def mint_reply(env: Env, expiration: str) -> tuple[int, Any]:
     """The status and the reply's `expiration` (201) or `error` (otherwise)."""
     resp = env.mint(env.user_token(FREE), expiration)
@@ -271,6 +298,15 @@ def forged_signature(env: Env) -> int:
 
 def free_tier_at_premium_model(env: Env) -> int:
     return env.chat(env.maas_token(FREE), model=PREMIUM_MODEL, max_tokens=1).status_code
+
+
+def reason_of_an_rbac_403(env: Env) -> tuple[int, str | None]:
+    resp = env.chat(env.maas_token(FREE), model=PREMIUM_MODEL, max_tokens=1)
+    return resp.status_code, resp.headers.get("x-ext-auth-reason")
+
+
+def enterprise_tier_at_premium_model(env: Env) -> int:
+    return env.chat(env.maas_token(ENTERPRISE), model=PREMIUM_MODEL, max_tokens=1).status_code
 
 
 def models_without_url(env: Env) -> list[str]:
@@ -329,6 +365,86 @@ def limited_request_reached_the_model(env: Env) -> tuple[int, bool]:
     return status, ids[-1] in served
 
 
+def served_count(env: Env) -> int:
+    return env.http.get(f"{env.urls.models[MODEL]}/_local/served").json()["count"]
+
+
+def admitted_tagged_and_limited_kept_out(env: Env) -> tuple[bool, bool]:
+    """(the admitted request's id reached the model, the limited request reached it at all)."""
+    token, request_id = env.maas_token(FREE), uuid.uuid4().hex
+    assert env.chat(token, max_tokens=1, headers={REQUEST_ID: request_id}).status_code == 200
+    answers = until_first_429(env, token, most=env.free_limit + 1)
+    assert answers[-1].status_code == 429, f"expected to get limited, got {answers[-1]}"
+    before = served_count(env)
+    assert env.chat(token, max_tokens=1).status_code == 429
+    served = env.http.get(f"{env.urls.models[MODEL]}/_local/served").json()["ids"]
+    return request_id in served, served_count(env) > before
+
+
+def default_grant_and_token_lifetime(env: Env) -> tuple[str, int]:
+    resp = env.http.post(
+        f"{env.urls.gateway}/maas-api/v1/tokens", headers=bearer(env.user_token(FREE)), json={}
+    )
+    assert resp.status_code == 201, f"expected 201 minting, got {resp.status_code} {resp.text}"
+    minted = claims(resp.json()["token"])
+    return resp.json()["expiration"], minted["exp"] - minted["iat"]
+
+
+def expires_at_minus_exp(env: Env) -> int:
+    resp = env.mint(env.user_token(FREE))
+    assert resp.status_code == 201, f"expected 201 minting, got {resp.status_code} {resp.text}"
+    return resp.json()["expiresAt"] - claims(resp.json()["token"])["exp"]
+
+
+def stream_data(resp: httpx.Response) -> list[str]:
+    assert resp.status_code == 200, f"expected 200, got {resp.status_code}"
+    return [line[5:].strip() for line in resp.text.splitlines() if line.startswith("data:")]
+
+
+def stream_has_role_text_and_finish(env: Env) -> bool:
+    events = stream_data(env.chat(env.maas_token(FREE), max_tokens=3, stream=True))
+    choices = [c["choices"][0] for c in map(json.loads, events[:-1]) if c["choices"]]
+    return (
+        bool(choices)
+        and choices[0]["delta"].get("role") == "assistant"
+        and any(c["delta"].get("content") for c in choices)
+        and choices[-1]["finish_reason"] in ("stop", "length")
+    )
+
+
+def prompt_counted_and_total_the_sum(env: Env) -> tuple[bool, bool]:
+    """(usage.prompt_tokens > 0 for the prompt "hi", total = prompt + completion)."""
+    resp = env.chat(env.maas_token(FREE), max_tokens=3)
+    assert resp.status_code == 200, f"expected 200, got {resp.status_code}"
+    usage = resp.json()["usage"]
+    prompt, completion = usage["prompt_tokens"], usage["completion_tokens"]
+    return prompt > 0, usage["total_tokens"] == prompt + completion
+
+
+def answer_tokens_and_text(env: Env) -> tuple[bool, bool]:
+    """(completion_tokens > 0, the answer has text)."""
+    resp = env.chat(env.maas_token(FREE), max_tokens=3)
+    assert resp.status_code == 200, f"expected 200, got {resp.status_code}"
+    body = resp.json()
+    return body["usage"]["completion_tokens"] > 0, bool(body["choices"][0]["message"]["content"])
+
+
+def status_without_max_tokens(env: Env) -> int:
+    return env.chat(env.maas_token(FREE)).status_code
+
+
+def answer_cut_at_max_completion_tokens(env: Env) -> bool:
+    """With max_completion_tokens 1 and a larger max_tokens: one token, finish_reason length.
+
+    Deterministic both ways: drawn up to max_tokens, a one-token answer says stop.
+    """
+    resp = env.chat(env.maas_token(FREE), max_completion_tokens=1, max_tokens=50)
+    assert resp.status_code == 200, f"expected 200, got {resp.status_code}"
+    body = resp.json()
+    answer = (body["usage"]["completion_tokens"], body["choices"][0]["finish_reason"])
+    return answer == (1, "length")
+
+
 def short_windows(config: StackConfig) -> StackConfig:
     """Request windows of one second, so a window's end can be waited for."""
     limits = {t: Limit(lim.limit, SHORT_WINDOW_S) for t, lim in config.request_limits.items()}
@@ -383,6 +499,28 @@ CASES: dict[str, Case] = {
     "rate-limit-per-model": Case(other_model_after_the_limit_at_one, 429, 200),
     "token-limit-per-tier": Case(second_user_after_first_spent_the_token_budget, 200, 429),
     "models-url-wrong-host": Case(models_listed_off_the_gateway, [], MODEL_IDS),
+    "denied-requests-reach-model-untagged": Case(
+        admitted_tagged_and_limited_kept_out, (True, False), (False, True)
+    ),
+    "default-grant-short": Case(
+        default_grant_and_token_lifetime, ("4h0m0s", 14400), ("4h0m0s", 3600)
+    ),
+    "token-extra-audience": Case(
+        token_audience, [f"{INSTANCE}-sa"], [f"{INSTANCE}-sa", "https://kubernetes.default.svc"]
+    ),
+    "expires-at-not-exp": Case(expires_at_minus_exp, 0, 60),
+    "stream-only-done": Case(stream_has_role_text_and_finish, True, False),
+    "prompt-tokens-zero": Case(prompt_counted_and_total_the_sum, (True, True), (False, True)),
+    "empty-content": Case(answer_tokens_and_text, (True, True), (True, False)),
+    "no-max-tokens-500": Case(status_without_max_tokens, 200, 500),
+    "max-completion-tokens-ignored": Case(answer_cut_at_max_completion_tokens, True, False),
+    "rbac-reason-wrong": Case(
+        reason_of_an_rbac_403, (403, "not authorized: unknown reason"), (403, "not authenticated")
+    ),
+    "rbac-highest-tier-denied": Case(enterprise_tier_at_premium_model, 200, 403),
+    "revocation-kills-others-late": Case(
+        other_users_token_at_once_and_once_settled, (200, 200), (200, 401)
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""The manifests render with kustomize and carry what CONTRACT.md says a cluster gets."""
+"""The manifests render with kustomize and carry what docs/contract.md says a cluster gets."""
 
 from __future__ import annotations
 

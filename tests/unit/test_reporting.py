@@ -16,7 +16,8 @@ from maas_e2e.burst import send_burst
 from maas_e2e.recording import Exchange, Recorder
 from maas_e2e.reporting import environment
 from maas_e2e.reporting import timeline as tl
-from maas_e2e.reporting.labels import labels_for
+from maas_e2e.reporting.labels import labels_for, story
+from maas_e2e.reporting.parameters import display
 from maas_e2e.reporting.scrub import scrub, scrub_allure
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNlY3JldC1ieXRlcw"
@@ -57,6 +58,30 @@ def test_a_self_test_is_labelled_by_its_module() -> None:
     assert labels["epic"].startswith("Self-tests"), f"epic: {labels}"
     assert labels["feature"] == "e2e burst", f"feature: {labels}"
     assert "severity" not in labels, f"a self-test got a severity: {labels}"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (b"", "b''"),
+        (b"{", "b'{'"),
+        (bytearray(b"{"), "bytearray(b'{')"),
+        ("4h", "'4h'"),
+        (5400.5, "5400.5"),
+        (True, "True"),
+        ([], "[]"),
+        ({"h": 1}, "{'h': 1}"),
+        (story, "the-case"),
+        (object(), "the-case"),
+    ],
+    ids=["empty-bytes", "bytes", "bytearray", "str", "float", "bool", "list", "dict", "function",
+         "object"],
+)  # fmt: skip
+def test_a_parameter_reads_as_its_value_never_as_its_type_or_an_address(
+    value: object, shown: str
+) -> None:
+    actual = display(value, "the-case")
+    assert actual == shown, f"{value!r}: expected {shown!r}, got {actual!r}"
 
 
 def test_a_burst_expects_200s_up_to_the_limit_then_429() -> None:

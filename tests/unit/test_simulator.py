@@ -137,7 +137,7 @@ def test_usage_total_is_prompt_plus_completion(sim: httpx.Client, path: str) -> 
 
 @pytest.mark.parametrize("path", [CHAT, TEXT])
 def test_completion_tokens_count_the_answer(sim: httpx.Client, path: str) -> None:
-    body = ok_json(sim.post(path, json=body_for(path, max_completion_tokens=1)))
+    body = ok_json(sim.post(path, json=body_for(path, max_tokens=1)))
     usage, choice = body["usage"], body["choices"][0]
     text = choice["message"]["content"] if path == CHAT else choice["text"]
     assert usage["completion_tokens"] == 1, f"expected 1 completion token, got {usage}"
@@ -190,11 +190,28 @@ def test_max_completion_tokens_wins_over_max_tokens(sim: httpx.Client) -> None:
     assert usage["completion_tokens"] == 1, f"expected 1 completion token, got {usage}"
 
 
-@pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
 @pytest.mark.parametrize("value", [0, -1])
-@pytest.mark.parametrize("path", [CHAT, TEXT])
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [(CHAT, "max_tokens"), (CHAT, "max_completion_tokens"), (TEXT, "max_tokens")],
+)
 def test_non_positive_max_is_rejected(sim: httpx.Client, path: str, field: str, value: int) -> None:
     assert_bad_request(sim.post(path, json=body_for(path, **{field: value})))
+
+
+@pytest.mark.parametrize("value", [0, 1, "x"])
+def test_text_completion_ignores_max_completion_tokens(sim: httpx.Client, value: Any) -> None:
+    # v0.5.1's /v1/completions request has no such field: any value is dropped while decoding.
+    body = ok_json(sim.post(TEXT, json=text_body(max_completion_tokens=value, max_tokens=128)))
+    assert body["usage"]["completion_tokens"] >= 1, f"expected an answer, got {body['usage']}"
+
+
+@pytest.mark.parametrize("extra", [{"n": 3}, {"n": 1, "stop": None}, {"stop": ["."]}])
+def test_n_and_stop_change_nothing(sim: httpx.Client, extra: dict[str, Any]) -> None:
+    # v0.5.1 reads neither: one choice, and the random text is never cut at a stop string.
+    body = ok_json(sim.post(CHAT, json=chat_body(max_tokens=1, **extra)))
+    actual = (len(body["choices"]), body["usage"]["completion_tokens"])
+    assert actual == (1, 1), f"expected one choice of one token, got {actual}: {body}"
 
 
 @pytest.mark.parametrize(
@@ -335,8 +352,20 @@ def test_chat_stream_opens_with_role_then_tokens_then_finish_then_done(sim: http
     assert all(set(c["delta"]) == {"content"} and c["finish_reason"] is None for c in tokens), (
         f"expected content-only deltas without finish_reason, got {tokens}"
     )
-    assert closing["delta"] == {}, f"expected an empty final delta, got {closing}"
-    assert closing["finish_reason"] in ("stop", "length"), f"expected stop/length, got {closing}"
+    assert closing["delta"] == {"content": ""}, f"expected an empty final delta, got {closing}"
+    assert closing["finish_reason"] == "stop", f"expected stop without a max, got {closing}"
+    assert last == "[DONE]", f"expected data: [DONE] last, got {last!r}"
+
+
+@pytest.mark.parametrize("path", [CHAT, TEXT])
+def test_stream_cut_at_the_max_says_length_on_its_last_token(sim: httpx.Client, path: str) -> None:
+    chunks, last = stream_events(sim.post(path, json=body_for(path, stream=True, max_tokens=1)))
+    choices = [c["choices"][0] for c in chunks][1 if path == CHAT else 0 :]
+    text = choices[0]["delta"]["content"] if path == CHAT else choices[0]["text"]
+    actual = (len(choices), bool(text), choices[0]["finish_reason"])
+    assert actual == (1, True, "length"), (
+        f"expected one token chunk carrying finish_reason length, got {choices}"
+    )
     assert last == "[DONE]", f"expected data: [DONE] last, got {last!r}"
 
 
@@ -346,7 +375,7 @@ def test_text_stream_carries_text_then_finish_then_done(sim: httpx.Client) -> No
     assert all(c["text"] and c["finish_reason"] is None for c in choices[:-1]), f"got {choices}"
     closing = choices[-1]
     assert closing["text"] == "", f"expected no text with the finish, got {closing}"
-    assert closing["finish_reason"] in ("stop", "length"), f"expected stop/length, got {closing}"
+    assert closing["finish_reason"] == "stop", f"expected stop without a max, got {closing}"
     assert last == "[DONE]", f"expected data: [DONE] last, got {last!r}"
 
 
@@ -407,6 +436,14 @@ def test_echo_without_user_message_is_empty(echo: httpx.Client) -> None:
     body = ok_json(echo.post(CHAT, json=seed))
     actual = (body["choices"][0]["message"]["content"], body["usage"]["completion_tokens"])
     assert actual == ("", 0), f"expected ('', 0), got {actual}"
+
+
+def test_echo_stream_of_an_empty_reply_has_only_usage_and_done(echo: httpx.Client) -> None:
+    seed = {"model": MODEL, "prompt": "Not really understood prompt", "max_prompts": 40}
+    body = {**seed, "stream": True, "stream_options": {"include_usage": True}}
+    chunks, last = stream_events(echo.post(CHAT, json=body))
+    actual = ([c["choices"] for c in chunks], last)
+    assert actual == ([[]], "[DONE]"), f"expected only the usage chunk and [DONE], got {actual}"
 
 
 def test_echo_is_cut_at_the_max(echo: httpx.Client) -> None:

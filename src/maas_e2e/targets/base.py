@@ -30,6 +30,12 @@ class Target(Protocol):
     # The Host header requests to the gateway carry where its listener only answers a hostname
     # (a cluster's Gateway with `hostname:`); None: the gateway URL's own host.
     gateway_host: str | None
+    # How long a revocation may take to reach every check of the stack: kube-apiserver checks a
+    # token's ServiceAccount through an informer cache, so a re-created account takes seconds
+    # to reach it on a cluster and no time in the embedded stack. Revoked tokens get this long
+    # to be refused, a token minted after a revocation this long to be accepted, and other
+    # users' tokens must stay accepted for all of it (so it is also how long that check waits).
+    revocation_settle_s: float
 
     def new_identity(self, tier: str, group: str, hint: str) -> Identity:
         """A user of `tier` no test has used before, so counters start from zero."""

@@ -38,6 +38,9 @@ from maas_e2e.targets.traffic import GatewayClient
 JWKS_PATH = "/openid/v1/jwks"
 INSTALLED_STACK_TIMEOUT_S = 120.0
 NO_LEAK_PROOF = "no bring-up leak proof is known to this target"
+REVOCATION_SETTLE_S = 15.0
+"""kube-apiserver checks a token's ServiceAccount through an informer cache: a ServiceAccount
+deleted and re-created reaches it (and every replica of it) within seconds, not at once."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ class ClusterTarget:
     leak_proof: str = ""
     # The Host every request to the gateway carries: its listener's hostname (None: the URL's).
     gateway_host: str | None = None
+    revocation_settle_s: float = REVOCATION_SETTLE_S
     name: str = "cluster"
     _default: Identity | None = field(default=None, init=False, repr=False)
 

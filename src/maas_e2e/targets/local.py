@@ -27,6 +27,9 @@ from maas_e2e.targets.base import Identity, TargetUnavailable
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
 HTTP_TIMEOUT_S = 5.0
+REVOCATION_SETTLE_S = 2.0
+"""The embedded API server checks a token's ServiceAccount in its store, so a revocation holds
+at once; the bound only leaves room for a loaded machine."""
 
 
 @dataclass
@@ -37,6 +40,7 @@ class LocalTarget:
     process: subprocess.Popen | None = None
     name: str = "local"
     gateway_host: str | None = None  # maas-local's gateway answers any Host
+    revocation_settle_s: float = REVOCATION_SETTLE_S
     _workdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
     _http: httpx.Client = field(
         default_factory=lambda: httpx.Client(timeout=HTTP_TIMEOUT_S), repr=False

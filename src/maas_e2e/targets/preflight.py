@@ -3,7 +3,8 @@
 A missing CRD or a controller that is not running would otherwise surface minutes later as a
 wait that never ends. Preflight asks a handful of questions (a few seconds in all) and, if any
 answer is wrong, stops the run with one message that lists everything missing and the step of
-the seed (maas-api-DEV.md) that installs it.
+the seed (MaaS's developer guide: docs/contract.md#the-manual-check-the-suite-replaces) that
+installs it.
 """
 
 from __future__ import annotations

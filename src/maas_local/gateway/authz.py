@@ -2,7 +2,8 @@
 
 May the caller `post` to the LLMInferenceService named by the path? Model URLs are
 `/<namespace>/<name>/...`, so the policy takes path segment 1 as the namespace and segment 2 as
-the name. A denial (or an API server that cannot answer) is Authorino's 403.
+the name. A denial (or an API server that cannot answer) is Authorino's 403, whose reason
+header says why as Authorino words it.
 """
 
 from __future__ import annotations
@@ -33,16 +34,26 @@ def resource_attributes(path: str) -> dict[str, str]:
 
 
 async def authorize(
-    client: httpx.AsyncClient, apiserver_url: str, identity: Identity, path: str
+    client: httpx.AsyncClient,
+    apiserver_url: str,
+    identity: Identity,
+    path: str,
+    faults: frozenset[str] = frozenset(),
 ) -> None:
     """Returns when allowed; raises Denied with Authorino's 403 otherwise."""
-    if not await allowed(client, apiserver_url, identity, path):
-        raise Denied(replies.forbidden())
+    reason = await denial(client, apiserver_url, identity, path)
+    if reason is None:
+        return
+    if "rbac-reason-wrong" in faults:
+        reason = replies.NOT_AUTHENTICATED  # the regression: the 403 reuses the 401's reason
+    raise Denied(replies.forbidden(reason))
 
 
-async def allowed(
+async def denial(
     client: httpx.AsyncClient, apiserver_url: str, identity: Identity, path: str
-) -> bool:
+) -> str | None:
+    """None when the review allows; otherwise Authorino's reason: "not authorized: " and the
+    review's `status.reason` ("unknown reason" when it has none), or why the review failed."""
     body = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SubjectAccessReview",
@@ -54,8 +65,13 @@ async def allowed(
     }
     try:
         resp = await client.post(apiserver_url + SUBJECT_ACCESS_REVIEW_PATH, json=body)
-        status = resp.json().get("status") if resp.is_success else None
-    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        resp.raise_for_status()
+        status = resp.json()["status"]
+        allowed, reason = status.get("allowed") is True, status.get("reason")
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("SubjectAccessReview failed: %s", exc)
-        return False
-    return isinstance(status, dict) and status.get("allowed") is True
+        return f"SubjectAccessReview failed: {exc}"
+    if allowed:
+        return None
+    said = reason if isinstance(reason, str) and reason else replies.UNKNOWN_REASON
+    return replies.NOT_AUTHORIZED + said

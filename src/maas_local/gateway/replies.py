@@ -9,7 +9,11 @@ from starlette.responses import Response
 
 CREDENTIAL_NOT_FOUND = "credential not found"
 NOT_AUTHENTICATED = "not authenticated"
-UNAUTHORIZED = "Unauthorized"
+NOT_AUTHORIZED = "not authorized: "
+"""Authorino's reason for a `kubernetesSubjectAccessReview` denial, before the review's own
+`status.reason` (pkg/evaluators/authorization/kubernetes_authz.go)."""
+UNKNOWN_REASON = "unknown reason"
+"""What Authorino says after NOT_AUTHORIZED when the review gives no reason (plain RBAC)."""
 
 
 class Denied(Exception):
@@ -38,9 +42,9 @@ def unauthenticated(rule: str, reason: str) -> Response:
     )
 
 
-def forbidden() -> Response:
+def forbidden(reason: str) -> Response:
     """Authorino when an authorization rule denied (no custom denyWith in the AuthPolicy)."""
-    return Response(status_code=403, headers={"x-ext-auth-reason": UNAUTHORIZED})
+    return Response(status_code=403, headers={"x-ext-auth-reason": reason})
 
 
 def too_many_requests() -> Response:

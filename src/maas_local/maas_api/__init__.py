@@ -1,1 +1,1 @@
-"""Embedded maas-api: tokens, models, tier lookup and health, per CONTRACT.md."""
+"""Embedded maas-api: tokens, models, tier lookup and health, per docs/contract.md#maas-api."""

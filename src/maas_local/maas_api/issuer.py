@@ -6,11 +6,13 @@ one user (or of one tier) never fail on each other's creations.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from maas_local.maas_api.auth import Caller
-from maas_local.maas_api.expiration import DEFAULT_EXPIRATION, token_seconds
+from maas_local.maas_api.expiration import DEFAULT_EXPIRATION, HOUR, token_seconds
 from maas_local.maas_api.kube import ApiError, KubeClient
 from maas_local.maas_api.naming import (
     InvalidUsernameError,
@@ -18,6 +20,12 @@ from maas_local.maas_api.naming import (
     tier_namespace,
 )
 from maas_local.maas_api.tiers import TierNotFoundError, TierResolver
+
+LATE_REVOCATION_S = 1.0
+"""How long after a revocation `revocation-kills-others-late` strikes: well inside the suite's
+local settling time, and late enough that a check made right after the 204 still passes."""
+
+log = logging.getLogger(__name__)
 
 
 class IssuerError(Exception):
@@ -52,6 +60,8 @@ class TokenIssuer:
         self._tiers = tiers
         self._instance = instance
         self._faults = faults
+        self._late: set[asyncio.Task[None]] = set()
+        """`revocation-kills-others-late`'s pending clean-ups (a task needs a reference)."""
 
     @property
     def audience(self) -> str:
@@ -65,19 +75,32 @@ class TokenIssuer:
         try:
             await self._ensure_namespace(account)
             await self._ensure_service_account(account)
-            # `token-expiration-ignored`: the TokenRequest always asks for the default.
-            lifetime = (
-                DEFAULT_EXPIRATION if "token-expiration-ignored" in self._faults else expiration
-            )
             status = await self._kube.request_token(
-                account.namespace, account.name, [self.audience], token_seconds(lifetime)
+                account.namespace, account.name, self._audiences(), self._seconds(expiration)
             )
         except ApiError as exc:
             raise IssuerError(f"token for {caller.username} in {account.namespace}: {exc}") from exc
         token, stamp = status.get("token"), status.get("expirationTimestamp")
         if not isinstance(token, str) or not token or not isinstance(stamp, str):
             raise IssuerError(f"TokenRequest reply without token or expirationTimestamp: {status}")
-        return IssuedToken(token, expiration, _unix_seconds(stamp))
+        expires_at = _unix_seconds(stamp)
+        if "expires-at-not-exp" in self._faults:
+            expires_at += 60  # the regression: the reply's expiry rounded up a minute
+        return IssuedToken(token, expiration, expires_at)
+
+    def _audiences(self) -> list[str]:
+        if "token-extra-audience" in self._faults:
+            # The regression: the API server's own audience kept beside the gateway's.
+            return [self.audience, "https://kubernetes.default.svc"]
+        return [self.audience]
+
+    def _seconds(self, expiration: int) -> int:
+        """The TokenRequest's expirationSeconds for a grant of `expiration` nanoseconds."""
+        if "token-expiration-ignored" in self._faults:
+            return token_seconds(DEFAULT_EXPIRATION)  # the regression: always the default
+        if "default-grant-short" in self._faults and expiration == DEFAULT_EXPIRATION:
+            return token_seconds(HOUR)  # the regression: the default's seconds written as 1h
+        return token_seconds(expiration)
 
     async def revoke(self, caller: Caller) -> None:
         """Delete and re-create the caller's ServiceAccount: its new UID voids every old token."""
@@ -92,14 +115,34 @@ class TokenIssuer:
             if "revocation-noop" in self._faults:
                 return  # the regression: the account is found but never replaced
             for victim in await self._revoked_accounts(account):
-                try:
-                    await self._kube.delete_service_account(victim.namespace, victim.name)
-                except ApiError as exc:
-                    if not exc.not_found:
-                        raise
-                await self._ensure_service_account(victim)
+                await self._replace(victim)
         except ApiError as exc:
             raise IssuerError(f"revoking {caller.username} in {account.namespace}: {exc}") from exc
+        if "revocation-kills-others-late" in self._faults:
+            # The regression: a clean-up pass after the reply re-creates the tier's accounts.
+            task = asyncio.get_running_loop().create_task(self._replace_others_later(account))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+
+    async def _replace(self, account: _Account) -> None:
+        try:
+            await self._kube.delete_service_account(account.namespace, account.name)
+        except ApiError as exc:
+            if not exc.not_found:
+                raise
+        await self._ensure_service_account(account)
+
+    async def _replace_others_later(self, account: _Account) -> None:
+        """`revocation-kills-others-late`: a moment after the caller's revocation, every other
+        MaaS account of its tier namespace is replaced too (their tokens die with them)."""
+        await asyncio.sleep(LATE_REVOCATION_S)
+        selector = {"maas.opendatahub.io/instance": self._instance}
+        try:
+            for name in await self._kube.list_service_accounts(account.namespace, selector):
+                if name != account.name:
+                    await self._replace(_Account(account.tier, account.namespace, name))
+        except ApiError as exc:
+            log.warning("late clean-up of %s failed: %s", account.namespace, exc)
 
     async def _revoked_accounts(self, account: _Account) -> list[_Account]:
         """The accounts to re-create: the caller's alone.

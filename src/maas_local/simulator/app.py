@@ -83,6 +83,9 @@ class _Simulator:
         except ApiError as error:
             return JSONResponse(error.body(), status_code=error.code)
         completion = generate(parsed, self.config.mode, self.rng)
+        if "empty-content" in self.config.faults:
+            # The regression: the text is lost on the way out, the tokens are still counted.
+            completion = Completion("", ("",) * len(completion.tokens), completion.finish_reason)
         self.stats.succeeded += 1
         if parsed.stream:
             return StreamingResponse(
@@ -106,14 +109,24 @@ class _Simulator:
         # Counted here, not in the handler: a generator that never starts never reaches finally.
         self.stats.running += 1
         try:
+            if "stream-only-done" in self.config.faults:
+                yield stream.done()  # the regression: every event but the terminator is lost
+                return
             await self._pause(self.config.time_to_first_token_ms)
-            if endpoint.chat:
+            # As in v0.5.1: an empty reply (echo mode only) streams no role, token or finish
+            # chunk; a reply cut at its limit says "length" on its last token chunk, one that
+            # stopped on its own gets a finish chunk of its own.
+            if endpoint.chat and completion.tokens:
                 yield stream.role()
+            cut = completion.finish_reason == "length"
+            last = len(completion.tokens) - 1
             for index, token in enumerate(completion.tokens):
                 if index:
                     await self._pause(self.config.inter_token_latency_ms)
-                yield stream.token(token)
-            yield stream.finish(completion.finish_reason)
+                reason = completion.finish_reason if cut and index == last else None
+                yield stream.token(token, reason)
+            if completion.tokens and not cut:
+                yield stream.finish(completion.finish_reason)
             if parsed.include_usage:
                 yield stream.usage(parsed.prompt_tokens, len(completion.tokens))
             if "stream-without-done" not in self.config.faults:

@@ -12,7 +12,9 @@ class SimulatorConfig:
     """Mirrors ``--model``, ``--mode``, ``--max-model-len``, ``--time-to-first-token`` and
     ``--inter-token-latency``; ``request_id_header`` names the header the embedded
     ``/_local/served`` record keeps, so the e2e suite can tag its requests. ``faults`` are names
-    from ``maas_local.faults`` (the simulator's are ``usage-*`` and ``stream-without-done``).
+    from ``maas_local.faults`` (the simulator's are ``usage-*``, ``stream-*``,
+    ``prompt-tokens-zero``, ``empty-content``, ``no-max-tokens-500`` and
+    ``max-completion-tokens-ignored``).
     """
 
     model: str

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-# The simulator names the error type after the status, as the OpenAI Python client does; these
-# are the only statuses it refuses requests with when no failures are injected.
-_TYPES = {400: "BadRequestError", 404: "NotFoundError"}
+# The simulator names the error type after the status, as the OpenAI Python client does; 400 and
+# 404 are the only statuses it refuses requests with when no failures are injected, 500 is what a
+# fault of the catalogue answers.
+_TYPES = {400: "BadRequestError", 404: "NotFoundError", 500: "InternalServerError"}
 
 
 class ApiError(Exception):
     """A request the simulator refuses; carries the status so handlers need no mapping."""
 
-    def __init__(self, message: str, code: Literal[400, 404] = 400) -> None:
+    def __init__(self, message: str, code: Literal[400, 404, 500] = 400) -> None:
         super().__init__(message)
         self.message = message
         self.code = code

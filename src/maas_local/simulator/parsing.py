@@ -2,7 +2,10 @@
 
 Type errors come first (the Go simulator fails while decoding JSON), then the model name (404),
 then the token limits. Fields the simulator does not know are ignored, which is why the seed's
-chat request with ``prompt`` and ``max_prompts`` but no ``messages`` is served.
+chat request with ``prompt`` and ``max_prompts`` but no ``messages`` is served (the model reads
+no prompt there: ``prompt_tokens`` is 0), and why ``n`` and ``stop`` change nothing (one choice,
+text never cut at a stop string). ``max_completion_tokens`` is a chat field only: it bounds a chat
+reply and wins over ``max_tokens``; ``/v1/completions`` ignores it, as v0.5.1 does.
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ def parse_chat(body: dict[str, Any], config: SimulatorConfig) -> CompletionReque
         if role == "user":
             last_user = text
     prompt_tokens = sum(count_tokens(text) for text in contents)
-    return _finish(body, config, prompt_tokens, last_user)
+    max_completion_tokens = _optional_int(body, "max_completion_tokens")
+    return _finish(body, config, prompt_tokens, last_user, max_completion_tokens)
 
 
 def parse_text(body: dict[str, Any], config: SimulatorConfig) -> CompletionRequest:
@@ -64,14 +68,17 @@ def parse_text(body: dict[str, Any], config: SimulatorConfig) -> CompletionReque
         prompt = " ".join(prompt)
     elif not isinstance(prompt, str):
         raise ApiError("prompt must be a string or an array of strings")
-    return _finish(body, config, count_tokens(prompt), prompt)
+    return _finish(body, config, count_tokens(prompt), prompt, max_completion_tokens=None)
 
 
 def _finish(
-    body: dict[str, Any], config: SimulatorConfig, prompt_tokens: int, echo_text: str
+    body: dict[str, Any],
+    config: SimulatorConfig,
+    prompt_tokens: int,
+    echo_text: str,
+    max_completion_tokens: int | None,
 ) -> CompletionRequest:
     max_tokens = _optional_int(body, "max_tokens")
-    max_completion_tokens = _optional_int(body, "max_completion_tokens")
     stream = _optional(body, "stream", bool, "a boolean") or False
     options = _optional(body, "stream_options", dict, "an object") or {}
     include_usage = _optional(options, "include_usage", bool, "a boolean") or False
@@ -80,8 +87,13 @@ def _finish(
         raise ApiError("model is required")
     if model != config.model:
         raise ApiError(f"The model `{model}` does not exist.", 404)
+    if max_tokens is None and "no-max-tokens-500" in config.faults:
+        # The regression: the length draw assumes every request names max_tokens.
+        raise ApiError("failed to create response: max_tokens is not set", 500)
     # As in vLLM, max_completion_tokens supersedes the older max_tokens.
     limit = max_completion_tokens if max_completion_tokens is not None else max_tokens
+    if "max-completion-tokens-ignored" in config.faults:
+        limit = max_tokens  # the regression: only the older field is read
     if limit is not None and limit <= 0:
         raise ApiError("Max completion tokens and max tokens should be positive")
     requested = prompt_tokens + (limit or 0)
@@ -90,7 +102,7 @@ def _finish(
             f"This model's maximum context length is {config.max_model_len} tokens. "
             f"However, you requested {requested} tokens ({prompt_tokens} in the messages, "
             f"{limit or 0} in the completion). "
-            "Please reduce the length of the messages or completion."
+            "Please reduce the length of the messages or completion"
         )
     return CompletionRequest(prompt_tokens, echo_text, limit, stream, include_usage)
 

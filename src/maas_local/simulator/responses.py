@@ -38,6 +38,8 @@ def usage(
     prompt_tokens: int, completion_tokens: int, faults: frozenset[str] = frozenset()
 ) -> dict[str, int]:
     """The ``usage`` object; the gateway's token limits count its ``total_tokens``."""
+    if "prompt-tokens-zero" in faults:
+        prompt_tokens = 0  # the regression: the prompt is never counted, the total stays a sum
     total = prompt_tokens + completion_tokens
     if "usage-inconsistent" in faults:
         total = completion_tokens  # the regression: the prompt left out of the total
@@ -92,12 +94,13 @@ class Stream:
         """The chat stream's opening chunk, announcing the assistant role."""
         return self._event([self._choice({"role": "assistant", "content": ""}, None)])
 
-    def token(self, token: str) -> str:
-        return self._event([self._choice({"content": token}, None, token)])
+    def token(self, token: str, reason: str | None = None) -> str:
+        """One token; the last one of a reply cut at its limit also carries ``finish_reason``."""
+        return self._event([self._choice({"content": token}, reason, token)])
 
     def finish(self, reason: str) -> str:
-        """The chunk that carries ``finish_reason`` and no text."""
-        return self._event([self._choice({}, reason)])
+        """The chunk that carries ``finish_reason`` and no text (v0.5.1: an empty content)."""
+        return self._event([self._choice({"content": ""}, reason)])
 
     def usage(self, prompt_tokens: int, completion_tokens: int) -> str:
         """Sent only with ``stream_options.include_usage``; the gateway counts tokens from it."""
