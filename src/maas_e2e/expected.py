@@ -101,6 +101,10 @@ class DenialReason:
         return repr(self.text) if self.exact else f"{self.text!r} and the review's reason"
 
 
+DEFAULT_MAX_MODEL_LEN = 1024
+"""llm-d-inference-sim's context length when its container has no `--max-model-len`."""
+
+
 @dataclass(frozen=True)
 class Model:
     """An LLMInferenceService, the tiers whose MaaS tokens RBAC lets `post` to it, and the
@@ -110,6 +114,8 @@ class Model:
     name: str
     allowed_tiers: frozenset[str]
     listed_id: str = ""
+    context_tokens: int = DEFAULT_MAX_MODEL_LEN
+    """Prompt plus completion tokens the model takes (`--max-model-len`); beyond: its 400."""
 
     def __post_init__(self) -> None:
         if not self.listed_id:
@@ -476,7 +482,30 @@ class _Reader:
             )
             model_name = ((service.get("spec") or {}).get("model") or {}).get("name")
             listed = model_name if maas_api.model_id_from == ID_FROM_MODEL_NAME else None
-            yield Model(namespace, name, allowed, listed_id=listed or name)
+            yield Model(
+                namespace,
+                name,
+                allowed,
+                listed_id=listed or name,
+                context_tokens=self._max_model_len(service),
+            )
+
+    def _max_model_len(self, service: Mapping[str, Any]) -> int:
+        """`--max-model-len N` (or `=N`) among the model container's args, else the default."""
+        containers = ((service.get("spec") or {}).get("template") or {}).get("containers") or []
+        for container in containers:
+            args = [str(a) for a in (container.get("args") or [])]
+            for index, arg in enumerate(args):
+                value = None
+                if arg == "--max-model-len" and index + 1 < len(args):
+                    value = args[index + 1]
+                elif arg.startswith("--max-model-len="):
+                    value = arg.partition("=")[2]
+                if value is not None:
+                    if not value.isdigit() or int(value) < 1:
+                        raise self._fail(service, f"--max-model-len {value!r} is not a count")
+                    return int(value)
+        return DEFAULT_MAX_MODEL_LEN
 
     def _may_post(self, namespace: str, name: str, groups: set[str]) -> bool:
         """Kubernetes RBAC: may a token with these groups `post` this LLMInferenceService?"""

@@ -109,3 +109,16 @@ def test_the_listed_url_answers_as_listed(
 @pytest.mark.parametrize("path", PATHS)
 def test_listing_models_without_a_token_is_401(api: MaasApi, path: str) -> None:
     assert_authorino_401(api.list_models(None, via=path), "credential not found")
+
+
+def test_a_query_string_does_not_change_the_list(
+    api: MaasApi, new_identity: NewIdentity, issue_token: IssueToken, lowest_tier: str
+) -> None:
+    """The gateway passes a query string through (Envoy does) and maas-api ignores what it
+    does not know: clients that add one, as some OpenAI SDKs do, see the same models."""
+    token = issue_token(new_identity(lowest_tier))
+    plain, queried = (api.list_models(token, via=f"/v1/models{q}") for q in ("", "?limit=1&x=y"))
+    statuses = (plain.status_code, queried.status_code)
+    assert statuses == (200, 200), f"GET /v1/models without and with a query: {statuses}"
+    ids = [sorted(m.get("id") for m in r.json()["data"]) for r in (plain, queried)]
+    assert ids[0] == ids[1], f"model ids without a query {ids[0]}, with one {ids[1]}"

@@ -182,17 +182,21 @@ def test_streaming_ends_with_done_after_a_usage_chunk(
     assert_usage(usage_chunks[0].get("usage"), MAX_TOKENS)
 
 
+def streamed_choices(api: MaasApi, model: ModelRef, token: str, **body: Any) -> list[dict]:
+    """The choice of each chunk of a streamed chat completion (usage chunks left out)."""
+    status, events = api.stream_chat(model.url, token, model=model.name, messages=MESSAGES, **body)
+    assert status == 200, f"expected 200, got {status}"
+    choices = [c["choices"][0] for c in chunks_of(events) if c.get("choices")]
+    assert choices, f"expected role, content and finish chunks before [DONE], got {events}"
+    return choices
+
+
 def test_chat_stream_carries_role_content_and_finish(
     api: MaasApi, model: ModelRef, token: str
 ) -> None:
     """A stream of nothing but `[DONE]` is well formed and tells the user nothing: the reply
     opens with the assistant role, carries text (or tool calls), and ends with one finish."""
-    status, events = api.stream_chat(
-        model.url, token, model=model.name, messages=MESSAGES, max_tokens=MAX_TOKENS
-    )
-    assert status == 200, f"expected 200, got {status}"
-    choices = [c["choices"][0] for c in chunks_of(events) if c.get("choices")]
-    assert choices, f"expected role, content and finish chunks before [DONE], got {events}"
+    choices = streamed_choices(api, model, token, max_tokens=MAX_TOKENS)
     deltas = [c.get("delta") or {} for c in choices]
     assert deltas[0].get("role") == "assistant", f"first chunk: expected the role, got {choices[0]}"
     text = "".join(d.get("content") or "" for d in deltas)
@@ -202,6 +206,21 @@ def test_chat_stream_carries_role_content_and_finish(
     assert len(finishes) == 1, f"expected one finish_reason, got {finishes} in {choices}"
     last = choices[-1].get("finish_reason")
     assert last in FINISH_REASONS, f"last chunk: expected one of {FINISH_REASONS}, got {last!r}"
+
+
+def test_a_stream_cut_at_its_limit_says_length_on_its_last_chunk(
+    api: MaasApi, model: ModelRef, token: str
+) -> None:
+    """`ignore_eos` makes the model use its whole allowance: the reply is cut, and only the
+    chunk with its last token says so."""
+    choices = streamed_choices(api, model, token, max_tokens=MAX_TOKENS, ignore_eos=True)
+    tokens = [c for c in choices if (c.get("delta") or {}).get("content")]
+    assert len(tokens) == MAX_TOKENS, f"expected {MAX_TOKENS} token chunks, got {choices}"
+    finishes = [c.get("finish_reason") for c in choices]
+    expected = [None] * (len(choices) - 1) + ["length"]
+    assert finishes == expected, (
+        f"expected finish_reason length on the last chunk only, got {finishes}"
+    )
 
 
 def test_streaming_without_include_usage_has_no_usage_chunk(
@@ -266,6 +285,49 @@ def test_seed_chat_body_with_prompt_is_served(api: MaasApi, model: ModelRef, tok
     )
     assert_usage(body.get("usage"))
     assert_reply_has_content(body)
+
+
+def prompt_tokens_of(api: MaasApi, model: ModelRef, token: str) -> int:
+    """What the model counts for MESSAGES, from the usage of a one-token reply."""
+    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=1)
+    assert resp.status_code == 200, f"expected 200, got {resp.status_code}: {resp.text[:300]}"
+    return resp.json()["usage"]["prompt_tokens"]
+
+
+def assert_bad_request(resp: httpx.Response, *words: str) -> None:
+    """The model's own 400 reached the user: OpenAI's error shape, naming what was wrong."""
+    assert resp.status_code == 400, f"expected 400, got {resp.status_code}: {resp.text[:300]}"
+    error = resp.json().get("error")
+    assert isinstance(error, dict), f"expected an OpenAI error object, got {resp.text[:300]}"
+    message = error.get("message", "")
+    missing = [w for w in words if w not in message]
+    assert error.get("type") == "BadRequestError", f"expected a BadRequestError, got {error}"
+    assert not missing, f"expected the message to name {missing}, got {error}"
+
+
+def test_a_request_beyond_the_models_context_is_400(
+    api: MaasApi, model: ModelRef, token: str
+) -> None:
+    """Prompt plus allowance one token over the model's context length (`--max-model-len`)."""
+    over = model.context_tokens - prompt_tokens_of(api, model, token) + 1
+    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=over)
+    assert_bad_request(resp, f"maximum context length is {model.context_tokens} tokens")
+
+
+def test_a_request_filling_the_models_context_is_served(
+    api: MaasApi, model: ModelRef, token: str
+) -> None:
+    room = model.context_tokens - prompt_tokens_of(api, model, token)
+    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=room)
+    assert_usage(assert_chat_completion(resp, model).get("usage"), room)
+
+
+@pytest.mark.parametrize("bound", ["max_tokens", "max_completion_tokens"])
+def test_an_allowance_below_one_token_is_400(
+    api: MaasApi, model: ModelRef, token: str, bound: str
+) -> None:
+    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, **{bound: 0})
+    assert_bad_request(resp, "positive")
 
 
 def test_unknown_model_name_is_404(api: MaasApi, model: ModelRef, token: str) -> None:

@@ -106,6 +106,22 @@ def test_premium_model_is_allowed_for_premium_and_enterprise_only(expected: Expe
     assert allowed == {"premium", "enterprise"}, allowed
 
 
+def test_a_model_without_max_model_len_holds_the_simulators_default(expected: Expected) -> None:
+    assert expected.model("facebook-opt-125m-simulated").context_tokens == 1024
+
+
+@pytest.mark.parametrize("args", [["--max-model-len", "512"], ["--max-model-len=512"]])
+def test_max_model_len_is_read_from_the_model_args(
+    rendered: RenderedManifests, args: list[str]
+) -> None:
+    def set_len(docs: list[dict[str, Any]]) -> None:
+        container = _doc(docs, "LLMInferenceService", "premium-simulated")["spec"]["template"]
+        container["containers"][0]["args"] += args
+
+    expected = Expected.from_manifests(parse_manifests(_mutated(rendered, set_len)))
+    assert expected.model("premium-simulated").context_tokens == 512
+
+
 def test_identity_namespaces_map_each_tier(expected: Expected) -> None:
     actual = dict(expected.identity_namespaces)
     assert actual == {

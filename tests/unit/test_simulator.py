@@ -369,6 +369,21 @@ def test_stream_cut_at_the_max_says_length_on_its_last_token(sim: httpx.Client, 
     assert last == "[DONE]", f"expected data: [DONE] last, got {last!r}"
 
 
+@pytest.mark.parametrize("path", [CHAT, TEXT])
+def test_ignore_eos_answers_the_whole_allowance_cut(sim: httpx.Client, path: str) -> None:
+    for _ in range(5):
+        body = sim.post(path, json=body_for(path, max_tokens=6, ignore_eos=True)).json()
+        actual = (body["usage"]["completion_tokens"], body["choices"][0]["finish_reason"])
+        assert actual == (6, "length"), f"expected 6 tokens cut at length, got {actual}"
+
+
+def test_ignore_eos_without_a_max_is_400(sim: httpx.Client) -> None:
+    resp = sim.post(CHAT, json=chat_body(ignore_eos=True))
+    assert resp.status_code == 400, f"expected 400, got {resp.status_code}: {resp.text}"
+    message = resp.json()["error"]["message"]
+    assert message == "Ignore_eos is true but max_completion_tokens (or max_tokens) is not set"
+
+
 def test_text_stream_carries_text_then_finish_then_done(sim: httpx.Client) -> None:
     chunks, last = stream_events(sim.post(TEXT, json=text_body(stream=True)))
     choices = [c["choices"][0] for c in chunks]

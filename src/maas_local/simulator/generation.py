@@ -19,12 +19,16 @@ class Completion:
 
 
 def generate(request: CompletionRequest, mode: str, rng: random.Random) -> Completion:
-    """Random mode stops with ``length`` only when it used the whole allowance; echo mode
-    returns the input and is cut to the allowance (``length``) as the simulator does.
+    """Random mode stops with ``length`` only when it used the whole allowance (always, with
+    ``ignore_eos``); echo mode returns the input and is cut to the allowance (``length``) as the
+    simulator does.
     """
     if mode == "echo":
         return _echo(request.echo_text, request.max_tokens)
-    count = random_length(request.max_tokens, rng)
+    if request.ignore_eos and request.max_tokens is not None:
+        count = request.max_tokens  # no end of sequence: the whole allowance, always
+    else:
+        count = random_length(request.max_tokens, rng)
     tokens = tuple(random_tokens(count, rng))
     finish = "length" if count == request.max_tokens else "stop"
     return Completion("".join(tokens), tokens, finish)

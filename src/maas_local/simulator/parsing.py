@@ -28,6 +28,8 @@ class CompletionRequest:
     max_tokens: int | None
     stream: bool
     include_usage: bool
+    ignore_eos: bool = False
+    """Answer exactly ``max_tokens`` tokens, cut (``length``), as a model ignoring its EOS."""
 
 
 def decode_object(raw: bytes) -> dict[str, Any]:
@@ -96,6 +98,9 @@ def _finish(
         limit = max_tokens  # the regression: only the older field is read
     if limit is not None and limit <= 0:
         raise ApiError("Max completion tokens and max tokens should be positive")
+    ignore_eos = _optional(body, "ignore_eos", bool, "a boolean") or False
+    if ignore_eos and limit is None:
+        raise ApiError("Ignore_eos is true but max_completion_tokens (or max_tokens) is not set")
     requested = prompt_tokens + (limit or 0)
     if requested > config.max_model_len:
         raise ApiError(
@@ -104,7 +109,7 @@ def _finish(
             f"{limit or 0} in the completion). "
             "Please reduce the length of the messages or completion"
         )
-    return CompletionRequest(prompt_tokens, echo_text, limit, stream, include_usage)
+    return CompletionRequest(prompt_tokens, echo_text, limit, stream, include_usage, ignore_eos)
 
 
 def _content_text(content: Any) -> str:
