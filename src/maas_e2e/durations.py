@@ -1,4 +1,5 @@
-"""What maas-api must grant for an `expiration` request value, and how Go prints it.
+"""What maas-api must grant for an `expiration` request value, how Go prints it, and the
+words of its 400 when it refuses one.
 
 maas-api is written in Go: a string expiration goes through `time.ParseDuration`, a JSON
 number through float64 nanoseconds, and the reply's `expiration` is `time.Duration.String()`.
@@ -14,6 +15,9 @@ from typing import Final
 NANOS_PER_SECOND: Final = 1_000_000_000
 DEFAULT_GRANT_SECONDS: Final = 4 * 3600
 MINIMUM_GRANT_SECONDS: Final = 10 * 60
+
+# maas-api's 400 texts for a refused expiration (internal/token/types.go @ e38c15ed).
+EXPIRATION_TOO_SHORT: Final = "token expiration must be at least 10 minutes"
 
 _MAX_INT64: Final = (1 << 63) - 1
 _UNIT_NANOS: Final = {
@@ -47,20 +51,27 @@ def expected_grant_seconds(value: object = MISSING) -> float | None:
 
 
 def _grant_nanos(value: object) -> int | None:
-    requested = _requested_nanos(value)
-    if requested is None:
-        return None
-    if requested == 0:
+    if _means_default(value):
         return DEFAULT_GRANT_SECONDS * NANOS_PER_SECOND
-    if requested < MINIMUM_GRANT_SECONDS * NANOS_PER_SECOND:
+    requested = _requested_nanos(value)
+    if requested is None or requested < MINIMUM_GRANT_SECONDS * NANOS_PER_SECOND:
         return None
     return requested
 
 
+def _means_default(value: object) -> bool:
+    """No field, null, "", "0" and the number 0: Go's Duration is left unset (the 4h default).
+
+    Anything else worth zero ("0s", 1e-10) is decoded as a zero duration and refused as
+    shorter than the minimum.
+    """
+    if value is MISSING or value is None or value in ("", "0"):
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
+
+
 def _requested_nanos(value: object) -> int | None:
-    """Nanoseconds as maas-api decodes them; 0 means "use the default"; None means 400."""
-    if value is MISSING or value is None:
-        return 0
+    """Nanoseconds as maas-api decodes a value that is not the default; None means 400."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -73,12 +84,25 @@ def _requested_nanos(value: object) -> int | None:
             return None
         return int(nanos)
     if isinstance(value, str):
-        if value in ("", "0"):
-            return 0
         if not _EXPIRATION_STRING.fullmatch(value):
             return None
         return _parse_go_duration(value)
     return None
+
+
+def not_a_duration_error(quoted: str) -> str:
+    """The 400 text for a string that is not h/m/s parts; `quoted` is the value as Go's %q
+    prints it (`"1d"`, `"1h\\n"`)."""
+    return (
+        f"invalid duration {quoted}: must be a positive number ending in s, m, or h "
+        '(e.g. "10s", "5m", "2h")'
+    )
+
+
+def wrong_type_error(go_type: str) -> str:
+    """The 400 text for a JSON value that is neither a string nor a number; `go_type` is how
+    Go's %T names what json.Unmarshal made of it (`bool`, `[]interface {}`)."""
+    return f"json: cannot unmarshal {go_type} into Go value of type Duration"
 
 
 def _parse_go_duration(text: str) -> int | None:

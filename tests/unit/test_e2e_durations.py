@@ -16,7 +16,7 @@ from maas_e2e.durations import MISSING, expected_grant_seconds, go_duration_stri
         ("0", 14400),
         (0, 14400),
         (0.0, 14400),
-        ("0s", 14400),
+        (-0.0, 14400),
         ("4h", 14400),
         ("1h30m45s", 5445),
         ("1.5h", 5400),
@@ -39,7 +39,8 @@ def test_expiration_is_granted(value: object, seconds: float) -> None:
     "value",
     [
         "30", "1 h", "-30h", "4hours", "1ms", "1d", "4H", " 4h", "4h\n", "1.h", ".5h", "1e3s",
-        "\u0663h", "9m59s", "9.99m", "2562048h", 599, 599.999, -600, 1, 1e30, True, False,
+        "\u0663h", "9m59s", "9.99m", "2562048h", "0s", "0h0m", 1e-10, 599, 599.999, -600, 1,
+        1e30, True, False,
         [], {}, ["4h"],
     ],
 )  # fmt: skip

@@ -263,33 +263,133 @@ def test_expiration_below_10m_is_400(mint: Callable[..., httpx.Response]) -> Non
     assert (resp.status_code, resp.json()) == (400, expected), resp.text
 
 
+def _not_a_duration(quoted: str) -> str:
+    return (
+        f"invalid duration {quoted}: must be a positive number ending in s, m, or h "
+        '(e.g. "10s", "5m", "2h")'
+    )
+
+
+TOO_SHORT = "token expiration must be at least 10 minutes"
+
+
+def _case(sent: object, error: str) -> Any:
+    """A refused request and Go's words for it, named after what was sent."""
+    return pytest.param(sent, error, id=repr(sent)[:40])
+
+
 @pytest.mark.parametrize(
-    "expiration",
-    ["30", "1 h", "-30h", "4hours", "1ms", "1d", "1.5", "abc", 60, -5, True, [], {}, "9999999h"],
+    ("expiration", "error"),
+    [
+        _case("30", _not_a_duration('"30"')),
+        _case("1 h", _not_a_duration('"1 h"')),
+        _case("-30h", _not_a_duration('"-30h"')),
+        _case("4hours", _not_a_duration('"4hours"')),
+        _case("1ms", _not_a_duration('"1ms"')),
+        _case("1d", _not_a_duration('"1d"')),
+        _case("1.5", _not_a_duration('"1.5"')),
+        _case("abc", _not_a_duration('"abc"')),
+        _case("1h\n", _not_a_duration('"1h\\n"')),
+        _case("\u00ad", _not_a_duration('"\\u00ad"')),
+        _case("9999999h", 'time: invalid duration "9999999h"'),
+        _case("2562047h47m16.854775808s", 'time: invalid duration "2562047h47m16.854775808s"'),
+        _case(60, TOO_SHORT),
+        _case(-5, TOO_SHORT),
+        _case(-3600, TOO_SHORT),
+        _case(1e300, TOO_SHORT),
+        _case("0s", TOO_SHORT),
+        _case(True, "json: cannot unmarshal bool into Go value of type Duration"),
+        _case([], "json: cannot unmarshal []interface {} into Go value of type Duration"),
+        _case({}, "json: cannot unmarshal map[string]interface {} into Go value of type Duration"),
+    ],
 )
-def test_bad_expiration_is_400(mint: Callable[..., httpx.Response], expiration: Any) -> None:
+def test_bad_expiration_is_400_in_gos_words(
+    mint: Callable[..., httpx.Response], expiration: Any, error: str
+) -> None:
     resp = mint(json={"expiration": expiration})
-    assert resp.status_code == 400, f"{expiration!r}: expected 400, got {resp.status_code}"
-    error = resp.json().get("error")
-    assert isinstance(error, str), f"{expiration!r}: expected an error message: {resp.text}"
-    assert error, f"{expiration!r}: the error message is empty"
+    expected = (400, {"error": error})
+    assert (resp.status_code, resp.json()) == expected, f"{expiration!r}: {resp.text}"
 
 
 @pytest.mark.parametrize(
-    "content",
-    [b"", b"   ", b"{", b'{"expiration": "4h"', b"[]", b'"4h"', b"42", b"NaN", b"\xff\xfe"],
+    ("content", "error"),
+    [
+        _case(b"", "EOF"),
+        _case(b"   ", "EOF"),
+        _case(b"{", "unexpected EOF"),
+        _case(b'{"expiration": "4h"', "unexpected EOF"),
+        _case(b"tru", "unexpected EOF"),
+        _case(b"[]", "json: cannot unmarshal array into Go value of type token.Request"),
+        _case(b'"4h"', "json: cannot unmarshal string into Go value of type token.Request"),
+        _case(b"42", "json: cannot unmarshal number into Go value of type token.Request"),
+        _case(b"true", "json: cannot unmarshal bool into Go value of type token.Request"),
+        _case(b"not json", "invalid character 'o' in literal null (expecting 'u')"),
+        _case(b"NaN", "invalid character 'N' looking for beginning of value"),
+        _case(b"\xff\xfe", "invalid character 'ÿ' looking for beginning of value"),
+        _case(b"\x80", "invalid character '\\u0080' looking for beginning of value"),
+        _case(b"'", "invalid character '\\'' looking for beginning of value"),
+        _case(b"{x", "invalid character 'x' looking for beginning of object key string"),
+        _case(b'{"a":1,}', "invalid character '}' looking for beginning of object key string"),
+        _case(b'{"expiration" "4h"}', "invalid character '\"' after object key"),
+        _case(b'{"expiration": ["4h" "5h"]}', "invalid character '\"' after array element"),
+        _case(b'{"expiration": "4h" "5h"}', "invalid character '\"' after object key:value pair"),
+        _case(b'{"expiration": "\t"}', "invalid character '\\t' in string literal"),
+        _case(b'{"expiration": "\\x"}', "invalid character 'x' in string escape code"),
+        _case(
+            b'{"expiration": "\\u12g4"}',
+            "invalid character 'g' in \\u hexadecimal character escape",
+        ),
+        _case(b'{"expiration": -x}', "invalid character 'x' in numeric literal"),
+        _case(
+            b'{"expiration": 1.e3}', "invalid character 'e' after decimal point in numeric literal"
+        ),
+        _case(b'{"expiration": 1e+}', "invalid character '}' in exponent of numeric literal"),
+        _case(b'{"expiration": nul}', "invalid character '}' in literal null (expecting 'l')"),
+        _case(b"[" * 10_001, "invalid character '[' exceeded max depth"),
+        _case(
+            b'{"expiration": [1, 1e400]}',
+            "json: cannot unmarshal number 1e400 into Go struct field Request.expiration"
+            " of type float64",
+        ),
+    ],
 )
-def test_malformed_body_is_400(mint: Callable[..., httpx.Response], content: bytes) -> None:
+def test_malformed_body_is_400_in_gos_words(
+    mint: Callable[..., httpx.Response], content: bytes, error: str
+) -> None:
     resp = mint(content=content, json=None)
-    assert resp.status_code == 400, f"{content!r}: expected 400, got {resp.status_code}"
-    error = resp.json().get("error")
-    assert isinstance(error, str), f"{content!r}: expected an error message: {resp.text}"
-    assert error, f"{content!r}: the error message is empty"
+    expected = (400, {"error": error})
+    assert (resp.status_code, resp.json()) == expected, f"{content[:60]!r}: {resp.text[:300]}"
 
 
-def test_empty_body_is_400_eof(mint: Callable[..., httpx.Response]) -> None:
-    resp = mint(content=b"", json=None)
-    assert (resp.status_code, resp.json()) == (400, {"error": "EOF"}), resp.text
+def test_number_too_long_for_python_int_gets_gos_float64_error(
+    mint: Callable[..., httpx.Response],
+) -> None:
+    """5,000 digits: past Python's int-conversion limit; Go's float64 overflows and says so."""
+    digits = "1" + "0" * 4999
+    resp = mint(content=b'{"expiration": ' + digits.encode() + b"}", json=None)
+    expected = (
+        f"json: cannot unmarshal number {digits} into Go struct field Request.expiration"
+        " of type float64"
+    )
+    assert (resp.status_code, resp.json()) == (400, {"error": expected}), resp.text[:300]
+
+
+@pytest.mark.parametrize(
+    ("content", "shown"),
+    [
+        (b'{"expiration": "2h", "expiration": ""}', "2h0m0s"),
+        (b'{"expiration": "2h", "expiration": null}', "4h0m0s"),
+        (b'{"expiration": "2h"} trailing', "2h0m0s"),
+        (b'{"expiration": 0.' + b"0" * 4990 + b"1}", "4h0m0s"),
+    ],
+    ids=["then-empty", "then-null", "trailing-text", "underflow-to-zero"],
+)
+def test_body_decodes_as_gos_decoder_does(
+    mint: Callable[..., httpx.Response], content: bytes, shown: str
+) -> None:
+    resp = mint(content=content, json=None)
+    assert resp.status_code == 201, f"{content[:60]!r}: expected 201, got {resp.text[:300]}"
+    assert resp.json()["expiration"] == shown, f"{content[:60]!r}: {resp.json()}"
 
 
 def test_concurrent_first_requests_of_one_user_all_succeed(

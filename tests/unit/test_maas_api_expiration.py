@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from maas_local.maas_api.body import BodyError, JsonNumber
 from maas_local.maas_api.expiration import (
     DEFAULT_EXPIRATION,
     HOUR,
@@ -15,6 +16,7 @@ from maas_local.maas_api.expiration import (
     NANOSECOND,
     SECOND,
     ExpirationError,
+    NegativeExpirationError,
     format_go_duration,
     parse_go_duration,
     requested_expiration,
@@ -23,6 +25,7 @@ from maas_local.maas_api.expiration import (
 
 MAX_DURATION = (1 << 63) - 1
 MIN_DURATION = -(1 << 63)
+TOO_SHORT = "token expiration must be at least 10 minutes"
 
 
 @pytest.mark.parametrize(
@@ -98,10 +101,10 @@ def test_format_go_duration_matches_go_string(nanos: int, text: str) -> None:
     assert format_go_duration(nanos) == text, f"{nanos} ns: expected {text!r}"
 
 
-@pytest.mark.parametrize("value", [None, "", "0", 0, 0.0, -0.0, "0s", "0h0m", 1e-10])
-def test_zero_or_missing_expiration_defaults_to_4h(value: Any) -> None:
-    granted = requested_expiration(value)
-    assert granted == DEFAULT_EXPIRATION, f"{value!r}: expected 4h, got {granted} ns"
+@pytest.mark.parametrize("values", [[], [None], [""], ["0"], [0], [0.0], [-0.0]])
+def test_unset_or_zero_expiration_defaults_to_4h(values: list[Any]) -> None:
+    granted = requested_expiration(values)
+    assert granted == DEFAULT_EXPIRATION, f"{values!r}: expected 4h, got {granted} ns"
 
 
 @pytest.mark.parametrize(
@@ -116,43 +119,133 @@ def test_zero_or_missing_expiration_defaults_to_4h(value: Any) -> None:
         (600, 10 * MINUTE),
         (3630.5, HOUR + 30 * SECOND + 500 * MILLISECOND),
         (86400 * 365, 86400 * 365 * SECOND),
+        (JsonNumber("1e3"), 1000 * SECOND),
     ],
 )
 def test_valid_expiration_is_granted_as_requested(value: Any, nanos: int) -> None:
-    assert requested_expiration(value) == nanos, f"{value!r}: expected {nanos} ns"
+    assert requested_expiration([value]) == nanos, f"{value!r}: expected {nanos} ns"
 
 
-@pytest.mark.parametrize("value", ["9m59s", "599s", "1m", "1s", 599.999, 60, 1])
-def test_expiration_below_10m_is_refused(value: Any) -> None:
+@pytest.mark.parametrize(
+    ("values", "nanos"),
+    [
+        (["2h", ""], 2 * HOUR),  # "", "0" and 0 leave the Duration as it was
+        (["2h", 0], 2 * HOUR),
+        (["2h", None], DEFAULT_EXPIRATION),  # null sets the pointer back to nil
+        ([None, "2h"], 2 * HOUR),
+        (["1h", "2h"], 2 * HOUR),
+    ],
+)
+def test_repeated_expiration_decodes_into_one_duration(values: list[Any], nanos: int) -> None:
+    assert requested_expiration(values) == nanos, f"{values!r}: expected {nanos} ns"
+
+
+def test_repeated_expiration_stops_at_the_first_error() -> None:
     with pytest.raises(ExpirationError) as info:
-        requested_expiration(value)
-    assert str(info.value) == "token expiration must be at least 10 minutes", str(info.value)
+        requested_expiration(["x", "2h"])
+    assert str(info.value).startswith('invalid duration "x": '), str(info.value)
 
 
 @pytest.mark.parametrize(
     "value",
     [
-        "30",
-        "1 h",
-        "-30h",
-        "4hours",
-        "1ms",
-        "1d",
-        "1.5",
-        "abc",
-        " 4h",
-        "4h ",
-        "4h\n",
-        "4H",
-        "１h",  # noqa: RUF001 - a full-width digit is not [0-9]
-        "+4h",
-        ".5h",
-        "9999999h",
+        "9m59s",
+        "599s",
+        "1m",
+        "1s",
+        "0s",  # a zero with a unit is a duration of 0, not the default
+        "0h0m",
+        599.999,
+        60,
+        1,
+        1e-10,  # truncates to 0 ns
+        -5,
+        -600,
+        -3600,
+        -0.5,
+        # beyond int64 nanoseconds: amd64 converts the float to the minimum int64
+        float("inf"),
+        1e300,
+        10**400,
+        10**10,
+        JsonNumber("9.3e9"),
+        JsonNumber("-9.3e9"),
     ],
 )
-def test_malformed_expiration_string_is_refused(value: str) -> None:
-    with pytest.raises(ExpirationError):
-        requested_expiration(value)
+def test_expiration_below_10m_is_refused(value: Any) -> None:
+    with pytest.raises(ExpirationError) as info:
+        requested_expiration([value])
+    assert str(info.value) == TOO_SHORT, str(info.value)
+
+
+UNCHECKED = frozenset({"expiration-minimum-unchecked"})
+
+
+def test_unchecked_minimum_grants_a_short_expiration() -> None:
+    assert requested_expiration(["1m"], UNCHECKED) == MINUTE
+
+
+@pytest.mark.parametrize("value", [-5, -3600, 1e300])
+def test_unchecked_minimum_still_meets_the_handlers_positive_check(value: Any) -> None:
+    """Under the `expiration-minimum-unchecked` fault, handler.go's own check refuses a
+    negative grant and shows it, as upstream's handler would."""
+    with pytest.raises(NegativeExpirationError) as info:
+        requested_expiration([value], UNCHECKED)
+    assert str(info.value) == "Invalid expiration format, must be positive", str(info.value)
+    assert info.value.expiration < 0, info.value.expiration
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [
+        ("30", '"30"'),
+        ("1 h", '"1 h"'),
+        ("-30h", '"-30h"'),
+        ("4hours", '"4hours"'),
+        ("1ms", '"1ms"'),
+        ("1d", '"1d"'),
+        ("1.5", '"1.5"'),
+        ("abc", '"abc"'),
+        (" 4h", '" 4h"'),
+        ("4h ", '"4h "'),
+        ("4H", '"4H"'),
+        ("+4h", '"+4h"'),
+        (".5h", '".5h"'),
+        ("1.h", '"1.h"'),
+        # Go's %q, as a Go program prints it for each value
+        ("1h\n", '"1h\\n"'),
+        ("\x07", '"\\a"'),
+        ("\x01", '"\\x01"'),
+        ("\x7f", '"\\x7f"'),
+        ("\u00ad", '"\\u00ad"'),
+        ("\u2028", '"\\u2028"'),
+        ("\U000e0001", '"\\U000e0001"'),
+        ("é", '"é"'),
+        ("\ufffd", '"\ufffd"'),
+        ("\U0001f600", '"\U0001f600"'),
+        ("１h", '"１h"'),  # noqa: RUF001 - a full-width digit is not [0-9]
+        ('"4h"', '"\\"4h\\""'),
+        ("a\\b", '"a\\\\b"'),
+    ],
+)
+def test_malformed_expiration_string_is_refused_in_gos_words(value: str, quoted: str) -> None:
+    with pytest.raises(ExpirationError) as info:
+        requested_expiration([value])
+    expected = (
+        f"invalid duration {quoted}: must be a positive number ending in s, m, or h "
+        '(e.g. "10s", "5m", "2h")'
+    )
+    assert str(info.value) == expected, f"{value!r}: expected {expected!r}, got {info.value}"
+
+
+@pytest.mark.parametrize(
+    "value", ["9999999h", "2562048h", "2562047h47m16.854775808s", "99999999999999999999s"]
+)
+def test_expiration_beyond_int64_is_refused_with_parse_durations_error(value: str) -> None:
+    with pytest.raises(ExpirationError) as info:
+        requested_expiration([value])
+    expected = f'time: invalid duration "{value}"'
+    assert str(info.value) == expected, f"{value!r}: expected {expected!r}, got {info.value}"
 
 
 @pytest.mark.parametrize(
@@ -161,22 +254,26 @@ def test_malformed_expiration_string_is_refused(value: str) -> None:
 )
 def test_expiration_of_wrong_json_type_is_refused(value: Any, kind: str) -> None:
     with pytest.raises(ExpirationError) as info:
-        requested_expiration(value)
+        requested_expiration([value])
     expected = f"json: cannot unmarshal {kind} into Go value of type Duration"
     assert str(info.value) == expected, f"expected {expected!r}, got {info.value}"
 
 
-@pytest.mark.parametrize("value", [-5, -600, -0.5])
-def test_negative_expiration_number_is_refused(value: float) -> None:
-    with pytest.raises(ExpirationError) as info:
-        requested_expiration(value)
-    assert str(info.value) == "expiration must be positive", str(info.value)
-
-
-@pytest.mark.parametrize("value", [float("inf"), 1e300, 10**400, 10**10])
-def test_expiration_number_beyond_go_duration_is_refused(value: float) -> None:
-    with pytest.raises(ExpirationError, match="out of range"):
-        requested_expiration(value)
+@pytest.mark.parametrize(
+    "value",
+    [
+        JsonNumber("1" + "0" * 4999),
+        JsonNumber("-1e400"),
+        [JsonNumber("1"), JsonNumber("1e400"), JsonNumber("2e400")],  # the first one is named
+    ],
+)
+def test_expiration_number_beyond_float64_is_the_decoders_error(value: Any) -> None:
+    with pytest.raises(BodyError) as info:
+        requested_expiration([value])
+    text = value[1].text if isinstance(value, list) else value.text
+    expected = f"json: cannot unmarshal number {text} into Go struct field Request.expiration"
+    expected += " of type float64"
+    assert str(info.value) == expected, f"expected {expected[:120]!r}, got {str(info.value)[:120]}"
 
 
 @pytest.mark.parametrize(

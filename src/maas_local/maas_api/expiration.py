@@ -6,10 +6,12 @@ and the `String()` form come out exactly as the real service reports them.
 
 from __future__ import annotations
 
-import math
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
+
+from maas_local.maas_api.body import UnmarshalTypeError, go_interface, go_quote
 
 NANOSECOND = 1
 MICROSECOND = 1_000 * NANOSECOND
@@ -35,49 +37,73 @@ _UNITS = {
     "m": MINUTE,
     "h": HOUR,
 }
+# `%T` of what json.Unmarshal leaves in an interface{} that is neither a string nor a number.
 _GO_TYPES = {bool: "bool", list: "[]interface {}", dict: "map[string]interface {}"}
 _DAYS = re.compile(r"([0-9]+(?:\.[0-9]+)?)d", re.ASCII)
+_TOO_SHORT = "token expiration must be at least 10 minutes"
 
 
 class ExpirationError(ValueError):
     """The expiration is malformed or too short; the message is the 400 body's `error`."""
 
 
-def requested_expiration(value: Any, faults: frozenset[str] = frozenset()) -> int:
-    """The granted duration (ns) for the JSON value of `expiration` (None when absent or null).
+class NegativeExpirationError(ExpirationError):
+    """handler.go's own check for a negative grant, whose 400 also shows the expiration."""
 
-    Missing, "", "0" and anything worth zero fall back to the default; below the minimum is
-    refused; there is no maximum.
+    def __init__(self, expiration: int) -> None:
+        super().__init__("Invalid expiration format, must be positive")
+        self.expiration = expiration
+
+
+def requested_expiration(values: Iterable[Any], faults: frozenset[str] = frozenset()) -> int:
+    """The granted duration (ns) for the `expiration` values of a body, in document order.
+
+    Go decodes every occurrence into the one `*Duration` field: null (None) sets it to nil,
+    anything else goes through `Duration.UnmarshalJSON`, which keeps the value it had for "",
+    "0" and 0. Nil or zero afterwards is the 4h default; there is no maximum.
     """
-    duration = 0 if value is None else _duration_of(value, faults)
-    if duration == 0:
-        return DEFAULT_EXPIRATION
-    if duration < 0:
-        raise ExpirationError("expiration must be positive")
+    duration: int | None = None
+    for value in values:
+        duration = None if value is None else unmarshal_duration(value, duration or 0, faults)
+    if duration is not None and duration < 0:
+        raise NegativeExpirationError(duration)
+    return duration or DEFAULT_EXPIRATION
+
+
+def unmarshal_duration(value: Any, current: int = 0, faults: frozenset[str] = frozenset()) -> int:
+    """maas-api's `Duration.UnmarshalJSON`: the Duration after decoding one JSON value into it.
+
+    Its errors are Go's texts word for word (they are the 400's `error`); a number too large for
+    float64 is the decoder's error for the field `Request.expiration`.
+    """
+    try:
+        value = go_interface(value)
+    except UnmarshalTypeError as exc:
+        raise exc.in_field("Request.expiration") from None
+    if isinstance(value, str):
+        if value in ("", "0"):
+            return current
+        duration = _duration_of_string(value, faults)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if value == 0:
+            return current
+        duration = _duration_of_seconds(value)
+    else:
+        kind = _GO_TYPES.get(type(value), type(value).__name__)
+        raise ExpirationError(f"json: cannot unmarshal {kind} into Go value of type Duration")
     if duration < MIN_EXPIRATION and "expiration-minimum-unchecked" not in faults:
-        raise ExpirationError("token expiration must be at least 10 minutes")
+        raise ExpirationError(_TOO_SHORT)
     return duration
 
 
-def _duration_of(value: Any, faults: frozenset[str]) -> int:
-    if isinstance(value, str):
-        if "expiration-days-accepted" in faults:
-            # The regression: a "helpful" rewrite of days into hours before validation.
-            value = _DAYS.sub(lambda m: f"{Decimal(m[1]) * 24}h", value)
-        return _duration_of_string(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _duration_of_seconds(value)
-    kind = _GO_TYPES.get(type(value), type(value).__name__)
-    raise ExpirationError(f"json: cannot unmarshal {kind} into Go value of type Duration")
-
-
-def _duration_of_string(value: str) -> int:
-    if value in ("", "0"):
-        return 0
+def _duration_of_string(value: str, faults: frozenset[str]) -> int:
+    if "expiration-days-accepted" in faults:
+        # The regression: a "helpful" rewrite of days into hours before validation.
+        value = _DAYS.sub(lambda m: f"{Decimal(m[1]) * 24}h", value)
     if not _FORMAT.fullmatch(value):
         raise ExpirationError(
-            f"invalid expiration {_quote(value)}: use hours, minutes and seconds "
-            'such as "4h", "30m" or "1h30m45s"'
+            f"invalid duration {go_quote(value)}: must be a positive number ending in s, m, or h "
+            '(e.g. "10s", "5m", "2h")'
         )
     try:
         return parse_go_duration(value)
@@ -86,13 +112,17 @@ def _duration_of_string(value: str) -> int:
 
 
 def _duration_of_seconds(seconds: float) -> int:
-    """`time.Duration(value * float64(time.Second))`: seconds as float64, truncated to ns."""
+    """`time.Duration(value * float64(time.Second))`: seconds as float64, truncated to ns.
+
+    Like Go on amd64, a product outside int64 (infinity included) converts to the minimum
+    int64, a negative duration.
+    """
     try:
         nanos = float(seconds) * SECOND
     except OverflowError:
-        nanos = math.inf
-    if not math.isfinite(nanos) or abs(nanos) >= _GO_LIMIT:
-        raise ExpirationError(f"expiration {seconds} seconds is out of range")
+        return -_GO_LIMIT
+    if not -_GO_LIMIT <= nanos < _GO_LIMIT:
+        return -_GO_LIMIT
     return int(nanos)
 
 
@@ -106,40 +136,41 @@ def parse_go_duration(text: str) -> int:
     if s == "0":
         return 0
     if not s:
-        raise ValueError(f"time: invalid duration {_quote(orig)}")
+        raise ValueError(f"time: invalid duration {go_quote(orig)}")
     total = 0
     while s:
         if not (s[0] == "." or (s[0].isascii() and s[0].isdigit())):
-            raise ValueError(f"time: invalid duration {_quote(orig)}")
+            raise ValueError(f"time: invalid duration {go_quote(orig)}")
         whole, s, pre = _leading_int(s, orig)
         frac, scale, post = 0, 1.0, False
         if s.startswith("."):
             frac, scale, s, post = _leading_fraction(s[1:])
         if not pre and not post:
-            raise ValueError(f"time: invalid duration {_quote(orig)}")
+            raise ValueError(f"time: invalid duration {go_quote(orig)}")
         i = 0
         while i < len(s) and s[i] != "." and not (s[i].isascii() and s[i].isdigit()):
             i += 1
         if i == 0:
-            raise ValueError(f"time: missing unit in duration {_quote(orig)}")
+            raise ValueError(f"time: missing unit in duration {go_quote(orig)}")
         unit_name, s = s[:i], s[i:]
         unit = _UNITS.get(unit_name)
         if unit is None:
-            raise ValueError(f"time: unknown unit {_quote(unit_name)} in duration {_quote(orig)}")
+            unknown = go_quote(unit_name)
+            raise ValueError(f"time: unknown unit {unknown} in duration {go_quote(orig)}")
         if whole > _GO_LIMIT // unit:
-            raise ValueError(f"time: invalid duration {_quote(orig)}")
+            raise ValueError(f"time: invalid duration {go_quote(orig)}")
         whole *= unit
         if frac > 0:
             whole += int(float(frac) * (float(unit) / scale))
             if whole > _GO_LIMIT:
-                raise ValueError(f"time: invalid duration {_quote(orig)}")
+                raise ValueError(f"time: invalid duration {go_quote(orig)}")
         total += whole
         if total > _GO_LIMIT:
-            raise ValueError(f"time: invalid duration {_quote(orig)}")
+            raise ValueError(f"time: invalid duration {go_quote(orig)}")
     if neg:
         return -total
     if total > _MAX_DURATION:
-        raise ValueError(f"time: invalid duration {_quote(orig)}")
+        raise ValueError(f"time: invalid duration {go_quote(orig)}")
     return total
 
 
@@ -147,10 +178,10 @@ def _leading_int(s: str, orig: str) -> tuple[int, str, bool]:
     i, value = 0, 0
     while i < len(s) and s[i].isascii() and s[i].isdigit():
         if value > _GO_LIMIT // 10:
-            raise ValueError(f"time: invalid duration {_quote(orig)}")
+            raise ValueError(f"time: invalid duration {go_quote(orig)}")
         value = value * 10 + int(s[i])
         if value > _GO_LIMIT:
-            raise ValueError(f"time: invalid duration {_quote(orig)}")
+            raise ValueError(f"time: invalid duration {go_quote(orig)}")
         i += 1
     return value, s[i:], i > 0
 
@@ -211,9 +242,3 @@ def token_seconds(nanos: int) -> int:
     """`int64(expiration.Seconds())`: what maas-api asks the TokenRequest for (truncated)."""
     seconds, frac = divmod(nanos, SECOND)
     return int(float(seconds) + float(frac) / 1e9)
-
-
-def _quote(text: str) -> str:
-    """Roughly Go's `strconv.Quote`, enough to show the offending value."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + "".join(c if c.isprintable() else repr(c)[1:-1] for c in escaped) + '"'

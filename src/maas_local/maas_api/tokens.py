@@ -8,9 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from maas_local.maas_api.auth import Unauthenticated, authenticate
-from maas_local.maas_api.body import BodyError, decode_fields
+from maas_local.maas_api.body import BodyError, decode_field
 from maas_local.maas_api.expiration import (
     ExpirationError,
+    NegativeExpirationError,
     format_go_duration,
     requested_expiration,
 )
@@ -36,8 +37,11 @@ class TokenHandlers:
         except Unauthenticated as exc:
             return error(401, str(exc))
         try:
-            fields = decode_fields(await request.body(), "token.Request", ("expiration",))
-            expiration = requested_expiration(fields.get("expiration"), self._faults)
+            values = decode_field(await request.body(), "token.Request", "expiration")
+            expiration = requested_expiration(values, self._faults)
+        except NegativeExpirationError as exc:
+            body = {"error": str(exc), "expiration": format_go_duration(exc.expiration)}
+            return JSON(body, status_code=400)
         except (BodyError, ExpirationError) as exc:
             return error(400, str(exc))
         try:
