@@ -41,7 +41,8 @@ MISSING: Final = _Missing()
 
 
 def expected_grant_seconds(value: object = MISSING) -> float | None:
-    """The lifetime maas-api grants for this `expiration` value, or None when it must answer 400.
+    """The lifetime maas-api grants for this `expiration` value, or None when it grants none
+    (400, or the 500 of `asks_for_a_zero_second_token`).
 
     `value` is the decoded JSON value (`MISSING` when the field is absent). A JSON null leaves
     Go's pointer field nil, which maas-api treats like an absent field.
@@ -53,6 +54,8 @@ def expected_grant_seconds(value: object = MISSING) -> float | None:
 def _grant_nanos(value: object) -> int | None:
     if _means_default(value):
         return DEFAULT_GRANT_SECONDS * NANOS_PER_SECOND
+    if asks_for_a_zero_second_token(value):
+        return None
     requested = _requested_nanos(value)
     if requested is None or requested < MINIMUM_GRANT_SECONDS * NANOS_PER_SECOND:
         return None
@@ -60,13 +63,19 @@ def _grant_nanos(value: object) -> int | None:
 
 
 def _means_default(value: object) -> bool:
-    """No field, null, "", "0" and the number 0: Go's Duration is left unset (the 4h default).
+    """No field or null: Go's `*Duration` stays nil, the one case maas-api grants its default."""
+    return value is MISSING or value is None
 
-    Anything else worth zero ("0s", 1e-10) is decoded as a zero duration and refused as
-    shorter than the minimum.
+
+def asks_for_a_zero_second_token(value: object) -> bool:
+    """ "", "0" and the number 0: maas-api's `Duration.UnmarshalJSON` returns early for them, so
+    the field is set but zero, the 4h default never applies, and maas-api asks the API server
+    for a zero-second token, which it refuses (TokenRequest's minimum is 10 minutes): the
+    caller gets 500 "Failed to generate token". Anything else worth zero ("0s", 1e-10) is
+    refused by maas-api itself as shorter than the minimum.
     """
-    if value is MISSING or value is None or value in ("", "0"):
-        return True
+    if isinstance(value, str):
+        return value in ("", "0")
     return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
 
 

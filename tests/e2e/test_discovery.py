@@ -121,4 +121,5 @@ def test_a_query_string_does_not_change_the_list(
     statuses = (plain.status_code, queried.status_code)
     assert statuses == (200, 200), f"GET /v1/models without and with a query: {statuses}"
     ids = [sorted(m.get("id") for m in r.json()["data"]) for r in (plain, queried)]
+    assert ids[0], "GET /v1/models listed no model: nothing to compare"
     assert ids[0] == ids[1], f"model ids without a query {ids[0]}, with one {ids[1]}"

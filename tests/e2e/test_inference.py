@@ -1,8 +1,9 @@
 """Models answer through the gateway at their discovered URL, in OpenAI's shape.
 
-Every test sends one request as a fresh lowest-tier user: a single request is always admitted
-(Limitador lets the request that crosses a token budget through), so even a reply of unbounded
-length stays clear of the tier's request and token limits, whatever the manifests set.
+Every test is a fresh lowest-tier user sending one request (two for the context-length tests,
+the first a one-token reply that measures the prompt): while no budget is spent Limitador admits
+a request, so even a reply of unbounded length stays clear of the tier's request and token
+limits, whatever the manifests set.
 """
 
 from __future__ import annotations

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from maas_e2e.durations import MISSING, expected_grant_seconds, go_duration_string
+from maas_e2e.durations import (
+    MISSING,
+    asks_for_a_zero_second_token,
+    expected_grant_seconds,
+    go_duration_string,
+)
+
+
+@pytest.mark.parametrize("value", ["", "0", 0, 0.0, -0.0])
+def test_zero_values_ask_for_a_zero_second_token_and_get_no_grant(value: object) -> None:
+    assert asks_for_a_zero_second_token(value), f"{value!r} should reach the TokenRequest as 0 s"
+    assert expected_grant_seconds(value) is None, f"{value!r}: no grant expected"
+
+
+@pytest.mark.parametrize("value", [MISSING, None, "0s", False, "00"])
+def test_other_values_do_not_ask_for_a_zero_second_token(value: object) -> None:
+    assert not asks_for_a_zero_second_token(value)
 
 
 @pytest.mark.parametrize(
@@ -12,11 +28,6 @@ from maas_e2e.durations import MISSING, expected_grant_seconds, go_duration_stri
     [
         (MISSING, 14400),
         (None, 14400),
-        ("", 14400),
-        ("0", 14400),
-        (0, 14400),
-        (0.0, 14400),
-        (-0.0, 14400),
         ("4h", 14400),
         ("1h30m45s", 5445),
         ("1.5h", 5400),

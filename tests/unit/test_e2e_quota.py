@@ -37,12 +37,12 @@ def test_a_429_inside_the_window_with_budget_left_is_accepted() -> None:
 def test_spend_adds_up_across_bursts_of_one_user() -> None:
     quota = Quota("free", LIMIT, BUDGET)
     quota.record(run([200, 200], tokens=45))
-    with pytest.raises(AssertionError, match="free spent 100 tokens of its budget 100 per 1m"):
+    with pytest.raises(Inconclusive, match="free spent 100 tokens of its budget 100 per 1m"):
         quota.record(run([200, 429], tokens=10))
 
 
 def test_a_429_after_the_budget_was_spent_proves_nothing() -> None:
-    with pytest.raises(AssertionError, match="could come from the token limit"):
+    with pytest.raises(Inconclusive, match="could come from the token limit"):
         Quota("free", LIMIT, BUDGET).record(run([200, 200, 200, 429], tokens=40))
 
 

@@ -92,8 +92,9 @@ def test_a_target_without_request_ids_reports_not_made_with_its_bring_up_proof()
         (
             "call",
             "leak check",
-            "not made: the cluster target cannot tell which requests its models served, so this "
-            f"test's denied requests were not looked up among them\n{proof}",
+            "not made: the cluster target cannot tell which requests its models served, so "
+            "neither were this test's denied requests looked up among them nor its answered "
+            f"completions (the positive control)\n{proof}",
         )
     ], item.sections
 

@@ -101,10 +101,17 @@ def test_format_go_duration_matches_go_string(nanos: int, text: str) -> None:
     assert format_go_duration(nanos) == text, f"{nanos} ns: expected {text!r}"
 
 
-@pytest.mark.parametrize("values", [[], [None], [""], ["0"], [0], [0.0], [-0.0]])
-def test_unset_or_zero_expiration_defaults_to_4h(values: list[Any]) -> None:
+@pytest.mark.parametrize("values", [[], [None], ["4h", None]])
+def test_an_unset_expiration_defaults_to_4h(values: list[Any]) -> None:
     granted = requested_expiration(values)
     assert granted == DEFAULT_EXPIRATION, f"{values!r}: expected 4h, got {granted} ns"
+
+
+@pytest.mark.parametrize("values", [[""], ["0"], [0], [0.0], [-0.0], [None, ""]])
+def test_a_first_zero_value_sets_the_expiration_to_zero(values: list[Any]) -> None:
+    """UnmarshalJSON returns early for "", "0" and 0 after Go allocated the field: it is set,
+    and zero, so the default does not apply."""
+    assert requested_expiration(values) == 0, f"{values!r}: expected a zero duration"
 
 
 @pytest.mark.parametrize(

@@ -59,15 +59,19 @@ def requested_expiration(values: Iterable[Any], faults: frozenset[str] = frozens
     """The granted duration (ns) for the `expiration` values of a body, in document order.
 
     Go decodes every occurrence into the one `*Duration` field: null (None) sets it to nil,
-    anything else goes through `Duration.UnmarshalJSON`, which keeps the value it had for "",
-    "0" and 0. Nil or zero afterwards is the 4h default; there is no maximum.
+    anything else allocates it and goes through `Duration.UnmarshalJSON`, which keeps the value
+    it had for "", "0" and 0. Only a nil field gets the 4h default: a first "", "0" or 0 leaves
+    a zero duration, which maas-api sends on as a zero-second TokenRequest (refused by the API
+    server, so the caller gets the 500 "Failed to generate token"). There is no maximum.
     """
     duration: int | None = None
     for value in values:
         duration = None if value is None else unmarshal_duration(value, duration or 0, faults)
-    if duration is not None and duration < 0:
+    if duration is None:
+        return DEFAULT_EXPIRATION
+    if duration < 0:
         raise NegativeExpirationError(duration)
-    return duration or DEFAULT_EXPIRATION
+    return duration
 
 
 def unmarshal_duration(value: Any, current: int = 0, faults: frozenset[str] = frozenset()) -> int:

@@ -119,8 +119,16 @@ class TokenIssuer:
         except ApiError as exc:
             raise IssuerError(f"revoking {caller.username} in {account.namespace}: {exc}") from exc
         if "revocation-kills-others-late" in self._faults:
-            # The regression: a clean-up pass after the reply re-creates the tier's accounts.
-            task = asyncio.get_running_loop().create_task(self._replace_others_later(account))
+            # The regression: a clean-up pass after the reply re-creates the tier's accounts
+            # (those there at revocation time: accounts made since are not its victims).
+            selector = {"maas.opendatahub.io/instance": self._instance}
+            try:
+                names = await self._kube.list_service_accounts(account.namespace, selector)
+            except ApiError as exc:
+                raise IssuerError(f"listing {account.namespace}: {exc}") from exc
+            others = [_Account(account.tier, account.namespace, n) for n in names]
+            others = [other for other in others if other.name != account.name]
+            task = asyncio.get_running_loop().create_task(self._replace_later(others))
             self._late.add(task)
             task.add_done_callback(self._late.discard)
 
@@ -132,17 +140,15 @@ class TokenIssuer:
                 raise
         await self._ensure_service_account(account)
 
-    async def _replace_others_later(self, account: _Account) -> None:
-        """`revocation-kills-others-late`: a moment after the caller's revocation, every other
-        MaaS account of its tier namespace is replaced too (their tokens die with them)."""
+    async def _replace_later(self, accounts: list[_Account]) -> None:
+        """`revocation-kills-others-late`: a moment after the caller's revocation, the other
+        MaaS accounts its tier namespace had are replaced too (their tokens die with them)."""
         await asyncio.sleep(LATE_REVOCATION_S)
-        selector = {"maas.opendatahub.io/instance": self._instance}
         try:
-            for name in await self._kube.list_service_accounts(account.namespace, selector):
-                if name != account.name:
-                    await self._replace(_Account(account.tier, account.namespace, name))
+            for account in accounts:
+                await self._replace(account)
         except ApiError as exc:
-            log.warning("late clean-up of %s failed: %s", account.namespace, exc)
+            log.warning("late clean-up failed: %s", exc)
 
     async def _revoked_accounts(self, account: _Account) -> list[_Account]:
         """The accounts to re-create: the caller's alone.
