@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.inference]
 
 MESSAGES = [{"role": "user", "content": "Say something short."}]
 MAX_TOKENS = 8
+INCLUDE_USAGE = {"include_usage": True}
 # The chat body MaaS's own docs send (a `prompt`, no `messages`, no `max_tokens`).
 SEED_CHAT_BODY = {"prompt": "Not really understood prompt", "max_prompts": 40}
 FINISH_REASONS = ("stop", "length", "tool_calls")
@@ -94,17 +95,16 @@ def complete(
     return api.completion(model.url, token, model=model.name, prompt="Once", max_tokens=max_tokens)
 
 
+def stream(api: MaasApi, model: ModelRef, token: str, **body: Any) -> list[str]:
+    """The events of a 200 streamed chat completion of MESSAGES, `[DONE]` included."""
+    status, events = api.stream_chat(model.url, token, model=model.name, messages=MESSAGES, **body)
+    assert status == 200, f"expected 200, got {status}"
+    return events
+
+
 def streamed_usage(api: MaasApi, model: ModelRef, token: str, max_tokens: int) -> object:
     """The usage chunk of a streamed chat completion that asked for one (None without it)."""
-    status, events = api.stream_chat(
-        model.url,
-        token,
-        model=model.name,
-        messages=MESSAGES,
-        max_tokens=max_tokens,
-        stream_options={"include_usage": True},
-    )
-    assert status == 200, f"expected 200, got {status}"
+    events = stream(api, model, token, max_tokens=max_tokens, stream_options=INCLUDE_USAGE)
     return next((c["usage"] for c in chunks_of(events) if c.get("usage")), None)
 
 
@@ -164,15 +164,7 @@ def test_usage_counts_a_non_empty_prompt(
 def test_streaming_ends_with_done_after_a_usage_chunk(
     api: MaasApi, model: ModelRef, token: str
 ) -> None:
-    status, events = api.stream_chat(
-        model.url,
-        token,
-        model=model.name,
-        messages=MESSAGES,
-        max_tokens=MAX_TOKENS,
-        stream_options={"include_usage": True},
-    )
-    assert status == 200, f"expected 200, got {status}"
+    events = stream(api, model, token, max_tokens=MAX_TOKENS, stream_options=INCLUDE_USAGE)
     assert events, "no SSE events"
     assert events[-1] == "[DONE]", f"last event: expected [DONE], got {events[-1][:100]!r}"
     chunks = [json.loads(e) for e in events[:-1]]
@@ -185,8 +177,7 @@ def test_streaming_ends_with_done_after_a_usage_chunk(
 
 def streamed_choices(api: MaasApi, model: ModelRef, token: str, **body: Any) -> list[dict]:
     """The choice of each chunk of a streamed chat completion (usage chunks left out)."""
-    status, events = api.stream_chat(model.url, token, model=model.name, messages=MESSAGES, **body)
-    assert status == 200, f"expected 200, got {status}"
+    events = stream(api, model, token, **body)
     choices = [c["choices"][0] for c in chunks_of(events) if c.get("choices")]
     assert choices, f"expected role, content and finish chunks before [DONE], got {events}"
     return choices
@@ -227,10 +218,8 @@ def test_a_stream_cut_at_its_limit_says_length_on_its_last_chunk(
 def test_streaming_without_include_usage_has_no_usage_chunk(
     api: MaasApi, model: ModelRef, token: str
 ) -> None:
-    status, events = api.stream_chat(
-        model.url, token, model=model.name, messages=MESSAGES, max_tokens=MAX_TOKENS
-    )
-    assert status == 200, f"expected 200, got {status}"
+    events = stream(api, model, token, max_tokens=MAX_TOKENS)
+    assert events, "no SSE events"
     assert events[-1] == "[DONE]", f"last event: expected [DONE], got {events[-1][:100]!r}"
     chunks = [json.loads(e) for e in events[:-1]]
     assert not [c for c in chunks if c.get("choices") == []], "usage chunk without include_usage"
