@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -64,17 +65,30 @@ def test_the_raw_cluster_identity_is_refused_at_the_model(
     assert_authorino_401(resp, "not authenticated")
 
 
+AtRestrictedModel = Callable[[list[str]], dict[str, httpx.Response]]
+
+
+@pytest.fixture
 def at_restricted_model(
-    api: MaasApi, model: ModelRef, tiers: list[str], new_identity: NewIdentity, issue: IssueToken
-) -> dict[str, httpx.Response]:
-    """One model request per tier, each from a new user of the tier, as `{tier: reply}`."""
-    replies = {}
-    for tier in tiers:
-        token = issue(new_identity(tier))
-        replies[tier] = api.chat(
-            model.url, token, model=model.name, messages=MESSAGES, max_tokens=1
-        )
-    return replies
+    api: MaasApi, restricted_model: ModelRef, new_identity: NewIdentity, issue_token: IssueToken
+) -> AtRestrictedModel:
+    """One request to the restricted model per tier, each from a new user of the tier, as
+    `{tier: reply}`."""
+
+    def ask(tiers: list[str]) -> dict[str, httpx.Response]:
+        replies = {}
+        for tier in tiers:
+            token = issue_token(new_identity(tier))
+            replies[tier] = api.chat(
+                restricted_model.url,
+                token,
+                model=restricted_model.name,
+                messages=MESSAGES,
+                max_tokens=1,
+            )
+        return replies
+
+    return ask
 
 
 def denied_tiers(expected: Expected, model: ModelRef) -> list[str]:
@@ -83,14 +97,10 @@ def denied_tiers(expected: Expected, model: ModelRef) -> list[str]:
 
 
 def test_every_tier_rbac_denies_gets_403(
-    api: MaasApi,
-    restricted_model: ModelRef,
-    expected: Expected,
-    new_identity: NewIdentity,
-    issue_token: IssueToken,
+    restricted_model: ModelRef, expected: Expected, at_restricted_model: AtRestrictedModel
 ) -> None:
     tiers = denied_tiers(expected, restricted_model)
-    replies = at_restricted_model(api, restricted_model, tiers, new_identity, issue_token)
+    replies = at_restricted_model(tiers)
     statuses = {tier: resp.status_code for tier, resp in replies.items()}
     assert statuses == dict.fromkeys(tiers, 403), (
         f"tiers RBAC denies at {restricted_model.name} (allowed: "
@@ -99,11 +109,7 @@ def test_every_tier_rbac_denies_gets_403(
 
 
 def test_an_rbac_403_gives_the_auth_policys_reason(
-    api: MaasApi,
-    restricted_model: ModelRef,
-    expected: Expected,
-    new_identity: NewIdentity,
-    issue_token: IssueToken,
+    restricted_model: ModelRef, expected: Expected, at_restricted_model: AtRestrictedModel
 ) -> None:
     """X-Ext-Auth-Reason is what the gateway AuthPolicy's `response.unauthorized.message` sets
     or, as in our manifests, Authorino's own reason for a SubjectAccessReview denial."""
@@ -113,7 +119,7 @@ def test_an_rbac_403_gives_the_auth_policys_reason(
             "not made: the gateway AuthPolicy computes response.unauthorized.message per request"
         )
     tiers = denied_tiers(expected, restricted_model)
-    replies = at_restricted_model(api, restricted_model, tiers, new_identity, issue_token)
+    replies = at_restricted_model(tiers)
     got = {t: (r.status_code, r.headers.get("x-ext-auth-reason")) for t, r in replies.items()}
     wrong = {t: (s, said) for t, (s, said) in got.items() if s != 403 or not reason.matches(said)}
     assert not wrong, (
@@ -123,16 +129,12 @@ def test_an_rbac_403_gives_the_auth_policys_reason(
 
 
 def test_every_tier_rbac_allows_reaches_the_restricted_model(
-    api: MaasApi,
-    restricted_model: ModelRef,
-    expected: Expected,
-    new_identity: NewIdentity,
-    issue_token: IssueToken,
+    restricted_model: ModelRef, expected: Expected, at_restricted_model: AtRestrictedModel
 ) -> None:
     tiers = [t for t in expected.tier_names if t in restricted_model.allowed_tiers]
     if not tiers:
         pytest.skip(f"not made: the manifests let no tier call {restricted_model.name}")
-    replies = at_restricted_model(api, restricted_model, tiers, new_identity, issue_token)
+    replies = at_restricted_model(tiers)
     statuses = {tier: resp.status_code for tier, resp in replies.items()}
     assert statuses == dict.fromkeys(tiers, 200), (
         f"tiers RBAC allows at {restricted_model.name}: expected 200 each, got {statuses}"
