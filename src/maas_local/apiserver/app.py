@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,10 +40,28 @@ def status(code: int, reason: str, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=code)
 
 
+# A `\uXXXX` escape of a lone UTF-16 surrogate (a pair is one match), or any other escape, so
+# that an escaped backslash is never taken for the start of one.
+_ESCAPE = re.compile(
+    r"\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|u[dD][89a-fA-F][0-9a-fA-F]{2}|.)",
+    re.DOTALL,
+)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"invalid character {name[0]!r} looking for beginning of value")
+
+
 async def _json_object(request: Request) -> dict[str, Any]:
+    """The body as kube-apiserver's Go decoder reads it: UTF-8 only (no BOM, no UTF-16), invalid
+    bytes and lone surrogate escapes as U+FFFD, no NaN or Infinity. Python would keep a lone
+    surrogate, which no reply (nor a JWT library) can encode: a 500 where Go answers."""
+    text = (await request.body()).decode("utf-8", "replace")
+    text = _ESCAPE.sub(lambda m: "\\ufffd" if len(m[0]) == 6 else m[0], text)
     try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        body = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # ValueError: also a number of 4,300+ digits
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
@@ -200,6 +219,12 @@ def build_app(
             }
         )
 
+    async def list_inference_services(request: Request) -> Response:
+        """None: the embedded stack deploys no InferenceService (load_config refuses them)."""
+        return JSONResponse(
+            {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceServiceList", "items": []}
+        )
+
     async def openid_configuration(request: Request) -> Response:
         return JSONResponse(
             {
@@ -253,6 +278,11 @@ def build_app(
         Route(sa_path + "/{name}/token", token_request, methods=["POST"]),
         Route("/apis/serving.kserve.io/v1alpha1/llminferenceservices", list_models),
         Route("/apis/serving.kserve.io/v1alpha1/namespaces/{ns}/llminferenceservices", list_models),
+        Route("/apis/serving.kserve.io/v1beta1/inferenceservices", list_inference_services),
+        Route(
+            "/apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices",
+            list_inference_services,
+        ),
         Route("/.well-known/openid-configuration", openid_configuration),
         Route("/openid/v1/jwks", jwks),
         Route("/local/v1/users/{username}/token", local_user_token, methods=["POST"]),

@@ -25,7 +25,8 @@ def llm_inference_service(spec: ModelSpec, gateway_url: str) -> dict:
             "creationTimestamp": created,
             "generation": spec.generation,
         },
-        "spec": {"model": {"name": spec.served_model_name}},
+        # The manifest's spec.model.name, which some maas-api commits list as the model's id.
+        "spec": {} if spec.model_name is None else {"model": {"name": spec.model_name}},
         "status": {
             "url": f"{gateway_url}/{spec.namespace}/{spec.name}",
             # The gateway's address first, then the workload service's in-cluster one.

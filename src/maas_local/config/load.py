@@ -1,7 +1,8 @@
 """Build the stack's configuration from rendered manifest objects.
 
 Only what a cluster would act on is read: the tier ConfigMap, the AuthPolicies, the
-RateLimitPolicy and TokenRateLimitPolicy, the LLMInferenceServices, RBAC and the maas-api route.
+RateLimitPolicy and TokenRateLimitPolicy, the LLMInferenceServices, RBAC, the maas-api route and
+the commit maas-api's image pins.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ from maas_local.config.model import (
 from maas_local.config.render import render_overlay
 from maas_local.config.windows import window_seconds
 from maas_local.faults import validate as validate_faults
+from maas_local.maas_api.commits import (
+    MaasApiCommit,
+    UnknownCommit,
+    commit_of_image,
+    is_maas_api_image,
+)
 
 TIER_CONFIGMAP = "tier-to-group-mapping"
 MAAS_API_ROUTE = "maas-api-route"
@@ -41,6 +48,7 @@ def load_config(manifests: str | Path, faults: frozenset[str] = frozenset()) -> 
     """
     faults = validate_faults(faults)
     objects = render_overlay(manifests)
+    _refuse_inference_services(objects)
     deployment = find_one(objects, "Deployment", MAAS_API_DEPLOYMENT)
     gateways = find(objects, "Gateway")
     if len(gateways) != 1:
@@ -62,8 +70,43 @@ def load_config(manifests: str | Path, faults: frozenset[str] = frozenset()) -> 
         models=tuple(_model(o) for o in find(objects, "LLMInferenceService")),
         bindings=_bindings(objects),
         maas_api_prefixes=_route_prefixes(find_one(objects, "HTTPRoute", MAAS_API_ROUTE)),
+        maas_api=_maas_api_commit(deployment),
+        maas_api_env=_literal_env(deployment),
         faults=faults,
     )
+
+
+def _literal_env(deployment: dict[str, Any]) -> dict[str, str]:
+    """The first container's env entries with a literal value (fieldRefs are the pod's)."""
+    containers = get(deployment, "spec.template.spec.containers", list)
+    entries = (containers[0].get("env") or []) if containers else []
+    return {e["name"]: e["value"] for e in entries if isinstance(e.get("value"), str)}
+
+
+def _refuse_inference_services(objects: list[dict[str, Any]]) -> None:
+    """The embedded stack serves LLMInferenceServices only: an InferenceService it would list
+    at `GET /models` with nothing behind it, so manifests with one are refused, not half-run."""
+    found = find(objects, "InferenceService")
+    if found:
+        names = ", ".join(ref(o) for o in found)
+        raise ManifestError(
+            f"the manifests have InferenceService objects ({names}); the embedded stack serves "
+            "only LLMInferenceServices (serving.kserve.io/v1alpha1): deploy these to a cluster"
+        )
+
+
+def _maas_api_commit(deployment: dict[str, Any]) -> MaasApiCommit:
+    """The commit of the container that runs maas-api's image; one the embedded maas-api
+    does not know stops start-up (it cannot answer as a commit it does not emulate)."""
+    containers = get(deployment, "spec.template.spec.containers", list)
+    images = [c.get("image") for c in containers if isinstance(c, dict)]
+    image = next((i for i in images if isinstance(i, str) and is_maas_api_image(i)), None)
+    if image is None:
+        raise ManifestError(f"{ref(deployment)}: no container runs maas-api's image: {images}")
+    try:
+        return commit_of_image(image)
+    except UnknownCommit as exc:
+        raise ManifestError(f"{ref(deployment)}: {exc}") from None
 
 
 def _instance_name(deployment: dict[str, Any], gateway_name: str) -> str:
@@ -180,6 +223,8 @@ def _model(obj: dict[str, Any]) -> ModelSpec:
         mode=_flag(args, "--mode") or "random",
         created=_created(obj),
         generation=get(obj, "metadata.generation", int, default=1),
+        model_name=get(obj, "spec.model.name", str, default=None),
+        args=tuple(str(a) for a in args),
     )
 
 

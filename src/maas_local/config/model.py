@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from maas_local.maas_api.commits import MaasApiCommit
+
 
 class ManifestError(ValueError):
     """The manifests are malformed or incomplete; the message names the object and field."""
@@ -35,6 +37,10 @@ class ModelSpec:
     mode: str
     created: int
     generation: int = 1
+    model_name: str | None = None
+    """`spec.model.name` as the manifest writes it (None: unset), the `id` some commits list."""
+    args: tuple[str, ...] = ()
+    """The container's arguments, for running the real simulator as the manifest would."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,10 @@ class StackConfig:
     bindings: tuple[RoleBinding, ...]
     maas_api_prefixes: tuple[tuple[str, str | None], ...]
     """(path prefix, replacement prefix or None) of the maas-api HTTPRoute, in rule order."""
+    maas_api: MaasApiCommit
+    """The commit the maas-api Deployment's image pins: the embedded maas-api answers as it."""
+    maas_api_env: dict[str, str] = field(default_factory=dict)
+    """The maas-api container's literal environment, for running the real maas-api."""
     faults: frozenset[str] = field(default_factory=frozenset)
 
     def tier(self, name: str) -> Tier:

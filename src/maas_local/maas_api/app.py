@@ -42,7 +42,7 @@ def build_app(
     tiers = TierResolver(config.tiers, config.instance, config.faults)
     issuer = TokenIssuer(kube, tiers, config.instance, config.faults)
     tokens = TokenHandlers(kube, issuer, config.faults)
-    models = ModelsHandler(kube, config.maas_api_namespace, config.faults)
+    models = ModelsHandler(kube, config.maas_api_namespace, config.maas_api.model_id, config.faults)
     lookup = TierLookupHandler(tiers)
 
     @contextlib.asynccontextmanager
@@ -54,7 +54,8 @@ def build_app(
         routes=[
             Route("/v1/tokens", tokens.issue, methods=["POST"]),
             Route("/v1/tokens", tokens.revoke, methods=["DELETE"]),
-            Route("/v1/models", models.list, methods=["GET"]),
+            Route("/models", models.list_models, methods=["GET"]),
+            Route("/v1/models", models.list_llms, methods=["GET"]),
             Route("/v1/tiers/lookup", lookup.lookup, methods=["POST"]),
             Route("/health", _health, methods=["GET"]),
         ],

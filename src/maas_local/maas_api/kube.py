@@ -1,8 +1,9 @@
 """A small async client of the identity plane's Kubernetes-shaped API, over HTTP.
 
 Only what maas-api calls: TokenReview, namespaces, ServiceAccounts, TokenRequest and the
-LLMInferenceService list. Every failure (a Status reply, a non-JSON reply, an unreachable or
-slow apiserver) surfaces as ApiError so handlers map it to the contract's replies.
+LLMInferenceService and InferenceService lists. Every failure (a Status reply, a non-JSON
+reply, an unreachable or slow apiserver) surfaces as ApiError so handlers map it to the
+contract's replies.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import httpx
 
 LLM_SERVICES = "/apis/serving.kserve.io/v1alpha1/llminferenceservices"
 LLM_SERVICES_IN = "/apis/serving.kserve.io/v1alpha1/namespaces/{namespace}/llminferenceservices"
+INFERENCE_SERVICES = "/apis/serving.kserve.io/v1beta1/inferenceservices"
 
 
 class ApiError(Exception):
@@ -105,9 +107,16 @@ class KubeClient:
     ) -> list[dict[str, Any]]:
         """Every namespace's LLMInferenceServices, or only `namespace`'s."""
         path = LLM_SERVICES if namespace is None else LLM_SERVICES_IN.format(namespace=namespace)
+        return await self._items(path, "LLMInferenceServiceList")
+
+    async def list_inference_services(self) -> list[dict[str, Any]]:
+        """Every namespace's InferenceServices (serving.kserve.io/v1beta1)."""
+        return await self._items(INFERENCE_SERVICES, "InferenceServiceList")
+
+    async def _items(self, path: str, kind: str) -> list[dict[str, Any]]:
         items = (await self._call("GET", path)).get("items")
         if not isinstance(items, list):
-            raise ApiError(200, "BadReply", "LLMInferenceServiceList without items")
+            raise ApiError(200, "BadReply", f"{kind} without items")
         return [item for item in items if isinstance(item, dict)]
 
     async def _call(
