@@ -92,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=80,
         help="the gateway's port on 127.0.0.1 (default 80, the Gateway listener's port)",
     )
+    for flag, env, what in (
+        ("--maas-api-binary", "MAAS_LOCAL_MAAS_API_BINARY", "maas-api"),
+        ("--simulator-binary", "MAAS_LOCAL_SIMULATOR_BINARY", "llm-d-inference-sim"),
+    ):
+        cluster_up.add_argument(
+            flag,
+            type=Path,
+            default=Path(os.environ[env]) if os.environ.get(env) else None,
+            help=f"run this build of the real {what} instead of the embedded one (env {env})",
+        )
 
     token = sub.add_parser("token", help="print a cluster identity token, like `oc whoami -t`")
     token.add_argument("user", help="user name")
@@ -112,9 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(faults.describe()))
         return 0
     if args.command == "cluster":
+        from maas_local.cluster.real_components import RealBinaries
         from maas_local.cluster.up import run  # the control plane's imports only when asked
 
-        return run(args.kubeconfig_out, args.api_port, args.gateway_port)
+        real = RealBinaries(args.maas_api_binary, args.simulator_binary)
+        return run(args.kubeconfig_out, args.api_port, args.gateway_port, real)
     return _token(args)
 
 

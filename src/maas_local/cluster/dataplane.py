@@ -23,7 +23,11 @@ import httpx
 import yaml
 
 from maas_local.apiserver_connection import ApiServerConnection
+from maas_local.cluster import real_components
+from maas_local.cluster.processes import ComponentDied, Supervisor
+from maas_local.cluster.real_components import NotReady, RealBinaries
 from maas_local.config import ManifestError, StackConfig, load_config
+from maas_local.config.model import ModelSpec
 from maas_local.gateway.app import build_app as build_gateway
 from maas_local.maas_api.app import build_app as build_maas_api
 from maas_local.servers import Component, ServerGroup, bind, serve_in_thread
@@ -86,8 +90,12 @@ class DataPlane:
         *,
         gateway_port: int,
         gateway_host: str = "127.0.0.1",
+        real: RealBinaries | None = None,
     ) -> None:
         self.api = api
+        self.real = real or RealBinaries()
+        self._processes = Supervisor(workdir / "logs")  # the real components, when given
+        self._failure: NotReady | None = None
         self.connection = connection
         self.workdir = workdir
         self.gateway_port = gateway_port
@@ -108,6 +116,12 @@ class DataPlane:
         if self._thread is not None:
             self._thread.join(timeout=15)
         self._halt()
+
+    def check(self) -> None:
+        """Raise ComponentDied when a real component died or never answered."""
+        if self._failure is not None:
+            raise ComponentDied(str(self._failure))
+        self._processes.check()
 
     def _follow(self) -> None:
         while not self._stop.is_set():
@@ -135,7 +149,12 @@ class DataPlane:
                 return True
             connection = self._maas_api_connection(api, config)
         self._halt()
-        self._serve(config, connection)
+        try:
+            self._serve(config, connection)
+        except NotReady as exc:
+            self._failure, self.problem = exc, str(exc)
+            self._halt()
+            return True
         self.problem = ""
         LOG.info("data plane serving %d models", len(config.models))
         return True
@@ -152,30 +171,66 @@ class DataPlane:
         return ApiServerConnection(self.connection.url, token, self.connection.ca_cert)
 
     def _serve(self, config: StackConfig, maas_api_connection: ApiServerConnection) -> None:
-        gateway = Component("gateway", bind(self.gateway_port, self.gateway_host))
-        maas_api = Component("maas-api", bind(0))
-        models = {
-            (m.namespace, m.name): Component(f"model {m.namespace}/{m.name}", bind(0))
-            for m in config.models
-        }
-        maas_api.app = build_maas_api(
-            config, apiserver_url=self.connection.url, apiserver=maas_api_connection
-        )
-        for spec in config.models:
-            models[(spec.namespace, spec.name)].app = build_simulator(
+        # The real processes first: when one never answers, no socket of ours is bound yet.
+        self._running.callback(self._processes.stop)
+        maas_api_url = ""
+        if self.real.maas_api is not None:
+            maas_api_url = self._start_real_maas_api(config, maas_api_connection)
+        model_urls = {}
+        if self.real.simulator is not None:
+            model_urls = {(m.namespace, m.name): self._start_real_model(m) for m in config.models}
+        embedded: list[Component] = []
+        if not maas_api_url:
+            maas_api = Component("maas-api", bind(0))
+            maas_api.app = build_maas_api(
+                config, apiserver_url=self.connection.url, apiserver=maas_api_connection
+            )
+            embedded.append(maas_api)
+            maas_api_url = maas_api.url
+        for spec in config.models if self.real.simulator is None else ():
+            model = Component(f"model {spec.namespace}/{spec.name}", bind(0))
+            model.app = build_simulator(
                 SimulatorConfig(model=spec.served_model_name, mode=spec.mode, faults=config.faults)
             )
+            embedded.append(model)
+            model_urls[(spec.namespace, spec.name)] = model.url
+        gateway = Component("gateway", bind(self.gateway_port, self.gateway_host))
         gateway.app = build_gateway(
             config,
             apiserver_url=self.connection.url,
             apiserver=self.connection,
-            maas_api_url=maas_api.url,
-            tier_lookup_url=in_stack(config.tier_lookup_url, maas_api.url),
-            model_urls={key: comp.url for key, comp in models.items()},
+            maas_api_url=maas_api_url,
+            tier_lookup_url=in_stack(config.tier_lookup_url, maas_api_url),
+            model_urls=model_urls,
         )
         self.gateway_url = gateway.url
-        self._running.enter_context(
-            serve_in_thread(ServerGroup([maas_api, *models.values(), gateway]))
+        self._running.enter_context(serve_in_thread(ServerGroup([*embedded, gateway])))
+
+    def _start_real_maas_api(self, config: StackConfig, connection: ApiServerConnection) -> str:
+        assert self.real.maas_api is not None
+        port = real_components.free_port()
+        kubeconfig = real_components.write_kubeconfig(
+            self.workdir / "maas-api.kubeconfig", connection
+        )
+        env = real_components.maas_api_environment(config, kubeconfig, port)
+        return real_components.start(
+            self._processes,
+            "maas-api",
+            [str(self.real.maas_api)],
+            f"http://127.0.0.1:{port}",
+            "/health",
+            env=env,
+        )
+
+    def _start_real_model(self, spec: ModelSpec) -> str:
+        assert self.real.simulator is not None
+        port = real_components.free_port()
+        return real_components.start(
+            self._processes,
+            f"model-{spec.namespace}-{spec.name}",
+            real_components.simulator_argv(self.real.simulator, spec, port),
+            f"http://127.0.0.1:{port}",
+            "/health",
         )
 
     def _halt(self) -> None:

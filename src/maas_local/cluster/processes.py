@@ -54,7 +54,8 @@ class Supervisor:
     logs: Path
     components: list[Component] = field(default_factory=list)
 
-    def start(self, name: str, argv: list[str]) -> Component:
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Component:
+        """Start `argv` (with `env`, else ours) logging to `<logs>/<name>.log`."""
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{name}.log"
         with log.open("ab") as out:
@@ -63,6 +64,7 @@ class Supervisor:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                env=env,
                 start_new_session=True,  # Ctrl-C in the terminal reaches us, not them
             )
         component = Component(name, process, log)

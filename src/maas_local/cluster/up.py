@@ -19,6 +19,7 @@ from maas_local.cluster.controllers import Context, StatusWriters
 from maas_local.cluster.controlplane import ControlPlane, NotStarted, port_is_free
 from maas_local.cluster.dataplane import DataPlane
 from maas_local.cluster.processes import ComponentDied
+from maas_local.cluster.real_components import RealBinaries
 from maas_local.cluster.upstream import UpstreamMissing, locate
 from maas_local.servers import PortInUseError, bind
 
@@ -28,10 +29,17 @@ GATEWAY_ADDRESS = "127.0.0.1"
 GATEWAY_PORT = 80
 
 
-def run(kubeconfig_out: Path | None, api_port: int, gateway_port: int = GATEWAY_PORT) -> int:
+def run(
+    kubeconfig_out: Path | None,
+    api_port: int,
+    gateway_port: int = GATEWAY_PORT,
+    real: RealBinaries | None = None,
+) -> int:
+    real = real or RealBinaries()
     try:
         upstream = locate()
-    except UpstreamMissing as exc:
+        real.check()
+    except (UpstreamMissing, FileNotFoundError) as exc:
         return _fail(str(exc))
     if api_port and not port_is_free(api_port):
         return _fail(
@@ -63,7 +71,9 @@ def run(kubeconfig_out: Path | None, api_port: int, gateway_port: int = GATEWAY_
         connection = ApiServerConnection(
             endpoints.api_url, endpoints.admin_token, endpoints.ca_cert
         )
-        dataplane = DataPlane(endpoints.client, connection, workdir, gateway_port=gateway_port)
+        dataplane = DataPlane(
+            endpoints.client, connection, workdir, gateway_port=gateway_port, real=real
+        )
         dataplane.start()
         kubeconfig = kubeconfig_out or workdir / "admin.kubeconfig"
         if kubeconfig_out:
@@ -75,6 +85,8 @@ def run(kubeconfig_out: Path | None, api_port: int, gateway_port: int = GATEWAY_
             f"(etcd {versions.get('etcd')})\n"
             f"  API server  {endpoints.api_url}\n"
             f"  gateway     http://{GATEWAY_ADDRESS}:{gateway_port} (serves what is deployed)\n"
+            f"  maas-api    {real.maas_api or 'embedded'}\n"
+            f"  models      {real.simulator or 'embedded simulator'}\n"
             f"  kubeconfig  {kubeconfig}\n"
             f"  logs        {workdir / 'logs'}\n"
             f"  KUBECONFIG={kubeconfig} kubectl version\n"
@@ -84,6 +96,7 @@ def run(kubeconfig_out: Path | None, api_port: int, gateway_port: int = GATEWAY_
         while not stop.wait(WATCH_INTERVAL_S):
             try:
                 plane.supervisor.check()
+                dataplane.check()
             except ComponentDied as exc:
                 return _fail(str(exc))
         return 0
