@@ -66,6 +66,7 @@ FAULT_AREAS: dict[str, str] = {
     "rbac-reason-wrong": "rejections",
     "rbac-highest-tier-denied": "rejections",
     "revocation-kills-others-late": "revocation",
+    "tool-calls-ignored": "inference",
 }
 """The area (e2e marker) whose tests must catch each fault: the suite's claim about itself."""
 

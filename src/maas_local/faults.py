@@ -114,6 +114,9 @@ CATALOGUE = MappingProxyType(
         "revocation-kills-others-late": (
             "DELETE /v1/tokens revokes the other users of the caller's tier a moment later"
         ),
+        "tool-calls-ignored": (
+            'the model ignores tools: tool_choice "required" gets a text reply, no tool_calls'
+        ),
     }
 )
 """Fault name -> the contract promise it breaks, in catalogue order."""

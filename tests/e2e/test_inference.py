@@ -26,6 +26,18 @@ INCLUDE_USAGE = {"include_usage": True}
 # The chat body MaaS's own docs send (a `prompt`, no `messages`, no `max_tokens`).
 SEED_CHAT_BODY = {"prompt": "Not really understood prompt", "max_prompts": 40}
 FINISH_REASONS = ("stop", "length", "tool_calls")
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The current weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
 
 
 @pytest.fixture
@@ -254,6 +266,37 @@ def test_max_completion_tokens_bounds_the_reply(
     assert finish == "length", (
         f"finish_reason: expected length for a reply cut at max_completion_tokens=1, got {finish!r}"
     )
+
+
+def test_tool_choice_required_is_answered_with_calls_to_the_tool(
+    api: MaasApi, model: ModelRef, token: str
+) -> None:
+    """A chat that offers a tool and requires its use gets calls to it, not text: at least one
+    `tool_calls` entry naming the tool with JSON arguments, and `finish_reason` `tool_calls`."""
+    resp = api.chat(
+        model.url,
+        token,
+        model=model.name,
+        messages=MESSAGES,
+        tools=[WEATHER_TOOL],
+        tool_choice="required",
+    )
+    choice = assert_chat_completion(resp, model)["choices"][0]
+    calls = choice["message"].get("tool_calls")
+    assert isinstance(calls, list), f"expected a tool_calls list, got {choice}"
+    assert calls, f"expected at least one tool call for tool_choice required, got {choice}"
+    for call in calls:
+        function = call.get("function") or {}
+        assert function.get("name") == "get_weather", f"expected a call to get_weather: {call}"
+        arguments = function.get("arguments")
+        assert isinstance(arguments, str), f"expected arguments as a JSON string: {call}"
+        try:
+            parsed = json.loads(arguments)
+        except ValueError:
+            parsed = None
+        assert isinstance(parsed, dict), f"expected arguments to be a JSON object: {arguments!r}"
+    finish = choice.get("finish_reason")
+    assert finish == "tool_calls", f"finish_reason: expected tool_calls, got {finish!r}"
 
 
 def test_openai_client_defaults_for_n_and_stop_are_served(

@@ -168,11 +168,15 @@ def status_once_the_window_has_passed(env: Env) -> int:
 
 
 def spend_the_token_budget(env: Env, token: str, prompt: str, max_tokens: int) -> None:
-    """Spend the free token budget (by `usage.total_tokens`) within the request limit."""
+    """Spend the free token budget (by `usage.total_tokens`) within the request limit.
+
+    With ignore_eos every reply is its whole allowance: v0.5.1 draws most lengths far below the
+    bound, which could leave the budget unspent within the requests the limit allows.
+    """
     budget = env.config.token_limits["free"].limit
     used = 0
     for _ in range(env.free_limit - 1):
-        resp = env.chat(token, prompt=prompt, max_tokens=max_tokens)
+        resp = env.chat(token, prompt=prompt, max_tokens=max_tokens, ignore_eos=True)
         assert resp.status_code == 200, f"expected admission at {used}/{budget}, got {resp}"
         used += resp.json()["usage"]["total_tokens"]
         if used >= budget:
@@ -445,6 +449,33 @@ def answer_cut_at_max_completion_tokens(env: Env) -> bool:
     return answer == (1, "length")
 
 
+LOOKUP_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "lookup",
+        "parameters": {
+            "type": "object",
+            "properties": {"term": {"type": "string"}},
+            "required": ["term"],
+        },
+    },
+}
+
+
+def tool_calls_for_required(env: Env) -> tuple[str, bool]:
+    """(finish_reason, whether the message has tool_calls) for tool_choice "required".
+
+    Deterministic both ways: ignore_eos makes a text reply the whole allowance, cut (length).
+    """
+    token = env.maas_token(FREE)
+    resp = env.chat(
+        token, tools=[LOOKUP_TOOL], tool_choice="required", max_tokens=3, ignore_eos=True
+    )
+    assert resp.status_code == 200, f"expected 200, got {resp.status_code} {resp.text}"
+    choice = resp.json()["choices"][0]
+    return choice["finish_reason"], bool(choice["message"].get("tool_calls"))
+
+
 def short_windows(config: StackConfig) -> StackConfig:
     """Request windows of one second, so a window's end can be waited for."""
     limits = {t: Limit(lim.limit, SHORT_WINDOW_S) for t, lim in config.request_limits.items()}
@@ -521,6 +552,7 @@ CASES: dict[str, Case] = {
     "revocation-kills-others-late": Case(
         other_users_token_at_once_and_once_settled, (200, 200), (200, 401)
     ),
+    "tool-calls-ignored": Case(tool_calls_for_required, ("tool_calls", True), ("length", False)),
 }
 
 

@@ -493,10 +493,9 @@ def test_non_json_body_gets_the_models_own_answer(
     resp = http.post(
         stack.gateway + model_path(MODEL), headers=bearer(maas_token(FREE)), content=b"not json{"
     )
-    assert (resp.status_code, resp.json()["error"]["type"]) == (
-        direct.status_code,
-        direct.json()["error"]["type"],
-    ), (
+    # The model's refusal of an undecodable body is plain text (fasthttp's ctx.Error in v0.5.1).
+    relayed = (resp.status_code, resp.headers.get("content-type"), resp.text)
+    assert relayed == (direct.status_code, direct.headers.get("content-type"), direct.text), (
         f"expected the model's {direct.status_code} {direct.text}, "
         f"got {resp.status_code} {resp.text}"
     )

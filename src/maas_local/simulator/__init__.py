@@ -4,8 +4,9 @@ On a cluster the model behind the gateway is the Go simulator
 ``ghcr.io/llm-d/llm-d-inference-sim:v0.5.1`` run with ``--mode random``. This package speaks the
 same HTTP: ``POST /v1/chat/completions`` and ``POST /v1/completions`` (plain and streamed),
 ``GET /v1/models``, ``GET /health``, ``GET /ready`` and ``GET /metrics``, with the simulator's
-validation order, status codes and OpenAI-style error bodies, so the gateway's token counting
-sees the same ``usage`` it would see on a cluster.
+validation order, status codes and error bodies (Go's plain-text decoding errors, OpenAI-style
+JSON for the rest), its tool calls, and its tokenizer and reply lengths, so the gateway's token
+counting sees the same ``usage`` it would see on a cluster.
 
 Embedded-only, not in the real simulator: ``GET /_local/served`` returns
 ``{"count": <inference requests seen>, "ids": [...]}``, the values of the request header named by

@@ -6,7 +6,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from dataclasses import replace
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,13 +15,16 @@ from starlette.routing import Route
 
 from maas_local.simulator import metrics
 from maas_local.simulator.config import SimulatorConfig
-from maas_local.simulator.errors import ApiError
+from maas_local.simulator.errors import ApiError, PlainError
 from maas_local.simulator.generation import Completion, generate
-from maas_local.simulator.parsing import CompletionRequest, decode_object, parse_chat, parse_text
+from maas_local.simulator.parsing import CompletionRequest, parse_chat, parse_text
 from maas_local.simulator.responses import CHAT, TEXT, Endpoint, Stream, completion_body
 from maas_local.simulator.stats import ServingStats
+from maas_local.simulator.toolcalls import ToolCallCrash, ToolCallError
 
-Parser = Callable[[dict[str, Any], SimulatorConfig], CompletionRequest]
+Parser = Callable[[bytes, SimulatorConfig], CompletionRequest]
+# fasthttp's ctx.Error, which v0.5.1 answers undecodable bodies and failed generations with.
+_PLAIN = "text/plain; charset=utf-8"
 
 
 def build_app(config: SimulatorConfig) -> Starlette:
@@ -79,13 +82,15 @@ class _Simulator:
     async def _complete(self, request: Request, endpoint: Endpoint, parse: Parser) -> Response:
         self.stats.saw(request.headers.get(self.config.request_id_header))
         try:
-            parsed = parse(decode_object(await request.body()), self.config)
+            parsed = parse(await request.body(), self.config)
+            completion = self._generate(parsed)
         except ApiError as error:
             return JSONResponse(error.body(), status_code=error.code)
-        completion = generate(parsed, self.config.mode, self.rng)
+        except PlainError as error:
+            return Response(error.text, status_code=error.code, headers={"content-type": _PLAIN})
         if "empty-content" in self.config.faults:
             # The regression: the text is lost on the way out, the tokens are still counted.
-            completion = Completion("", ("",) * len(completion.tokens), completion.finish_reason)
+            completion = replace(completion, text="", tokens=("",) * len(completion.tokens))
         self.stats.succeeded += 1
         if parsed.stream:
             return StreamingResponse(
@@ -94,13 +99,26 @@ class _Simulator:
         self.stats.running += 1
         try:
             await self._pause(self.config.time_to_first_token_ms)
-            await self._pause(self.config.inter_token_latency_ms * (len(completion.tokens) - 1))
+            pauses = completion.completion_tokens - 1
+            await self._pause(self.config.inter_token_latency_ms * pauses)
         finally:
             self.stats.running -= 1
         body = completion_body(
             endpoint, self.config.model, completion, parsed.prompt_tokens, self.config.faults
         )
         return JSONResponse(body)
+
+    def _generate(self, parsed: CompletionRequest) -> Completion:
+        """The answer; tool calls v0.5.1 cannot make are its plain-text 400 (its chat handler's
+        prefix and the error run together, as v0.5.1 writes them; only chat has tools)."""
+        try:
+            return generate(parsed, self.config.mode, self.rng)
+        except ToolCallError as error:
+            raise PlainError(f"failed to create chat response{error}") from None
+        except ToolCallCrash as error:
+            # v0.5.1's worker panics and the server process dies; a crash is not simulated.
+            message = f"llm-d-inference-sim v0.5.1 crashes on this request: {error}"
+            raise PlainError(message, 500) from None
 
     async def _stream(
         self, endpoint: Endpoint, parsed: CompletionRequest, completion: Completion
@@ -112,27 +130,46 @@ class _Simulator:
             if "stream-only-done" in self.config.faults:
                 yield stream.done()  # the regression: every event but the terminator is lost
                 return
-            await self._pause(self.config.time_to_first_token_ms)
             # As in v0.5.1: an empty reply (echo mode only) streams no role, token or finish
-            # chunk; a reply cut at its limit says "length" on its last token chunk, one that
-            # stopped on its own gets a finish chunk of its own.
-            if endpoint.chat and completion.tokens:
+            # chunk; a chat reply opens with the role.
+            if endpoint.chat and (completion.tokens or completion.tool_calls):
                 yield stream.role()
-            cut = completion.finish_reason == "length"
-            last = len(completion.tokens) - 1
-            for index, token in enumerate(completion.tokens):
-                if index:
-                    await self._pause(self.config.inter_token_latency_ms)
-                reason = completion.finish_reason if cut and index == last else None
-                yield stream.token(token, reason)
-            if completion.tokens and not cut:
-                yield stream.finish(completion.finish_reason)
+            if completion.tool_calls:
+                async for event in self._tool_call_events(stream, completion):
+                    yield event
+            elif completion.tokens:
+                async for event in self._text_events(stream, completion):
+                    yield event
             if parsed.include_usage:
-                yield stream.usage(parsed.prompt_tokens, len(completion.tokens))
+                yield stream.usage(parsed.prompt_tokens, completion.completion_tokens)
             if "stream-without-done" not in self.config.faults:
                 yield stream.done()  # the regression drops the terminator
         finally:
             self.stats.running -= 1
+
+    async def _text_events(self, stream: Stream, completion: Completion) -> AsyncIterator[str]:
+        """A reply cut at its limit says "length" on its last token chunk; one that stopped on
+        its own gets a finish chunk of its own."""
+        await self._pause(self.config.time_to_first_token_ms)
+        cut = completion.finish_reason == "length"
+        last = len(completion.tokens) - 1
+        for index, token in enumerate(completion.tokens):
+            if index:
+                await self._pause(self.config.inter_token_latency_ms)
+            yield stream.token(token, completion.finish_reason if cut and index == last else None)
+        if not cut:
+            yield stream.finish(completion.finish_reason)
+
+    async def _tool_call_events(self, stream: Stream, completion: Completion) -> AsyncIterator[str]:
+        """Each call streamed as v0.5.1 streams it: after a time-to-first-token pause of its
+        own, one chunk per argument token, the last of each call saying "tool_calls"."""
+        for call in completion.tool_calls:
+            await self._pause(self.config.time_to_first_token_ms)
+            last = len(call.tokens) - 1
+            for index in range(len(call.tokens)):
+                if index:
+                    await self._pause(self.config.inter_token_latency_ms)
+                yield stream.tool_token(call, index, "tool_calls" if index == last else None)
 
     @staticmethod
     async def _pause(milliseconds: int) -> None:

@@ -13,8 +13,8 @@ class SimulatorConfig:
     ``--inter-token-latency``; ``request_id_header`` names the header the embedded
     ``/_local/served`` record keeps, so the e2e suite can tag its requests. ``faults`` are names
     from ``maas_local.faults`` (the simulator's are ``usage-*``, ``stream-*``,
-    ``prompt-tokens-zero``, ``empty-content``, ``no-max-tokens-500`` and
-    ``max-completion-tokens-ignored``).
+    ``prompt-tokens-zero``, ``empty-content``, ``no-max-tokens-500``,
+    ``max-completion-tokens-ignored`` and ``tool-calls-ignored``).
     """
 
     model: str

@@ -1,4 +1,4 @@
-"""OpenAI-style errors, in the shape the simulator sends them."""
+"""The simulator's refusals: OpenAI-style JSON errors, and the plain-text ones it also sends."""
 
 from __future__ import annotations
 
@@ -28,3 +28,13 @@ class ApiError(Exception):
                 "code": self.code,
             }
         }
+
+
+class PlainError(Exception):
+    """A request v0.5.1 refuses through fasthttp's ``ctx.Error``: the status and a text/plain
+    body, no JSON (undecodable bodies and invalid tools, tool calls it cannot make)."""
+
+    def __init__(self, text: str, code: int = 400) -> None:
+        super().__init__(text)
+        self.text = text
+        self.code = code

@@ -1,22 +1,25 @@
 """Turn a request body into a validated completion request, in the simulator's order.
 
-Type errors come first (the Go simulator fails while decoding JSON), then the model name (404),
-then the token limits. Fields the simulator does not know are ignored, which is why the seed's
-chat request with ``prompt`` and ``max_prompts`` but no ``messages`` is served (the model reads
-no prompt there: ``prompt_tokens`` is 0), and why ``n`` and ``stop`` change nothing (one choice,
-text never cut at a stop string). ``max_completion_tokens`` is a chat field only: it bounds a chat
-reply and wins over ``max_tokens``; ``/v1/completions`` ignores it, as v0.5.1 does.
+v0.5.1 first decodes the body into its Go structs and validates each tool definition; a failure
+there is a plain-text 400 (``Failed to read and parse request body, <error>``). Then come the
+model name (404), the token limits and the context length, as OpenAI-style JSON errors. Fields
+the simulator does not know are ignored, which is why the seed's chat request with ``prompt``
+and ``max_prompts`` but no ``messages`` is served (the model reads no prompt there:
+``prompt_tokens`` is 0), and why ``n`` and ``stop`` change nothing (one choice, text never cut
+at a stop string). ``max_completion_tokens`` is a chat field only: it bounds a chat reply and
+wins over ``max_tokens``; ``/v1/completions`` ignores it, as it ignores ``tools``.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from maas_local.simulator.config import SimulatorConfig
-from maas_local.simulator.errors import ApiError
+from maas_local.simulator.decoding import CHAT_REQUEST, TEXT_REQUEST, BodyError, decode
+from maas_local.simulator.errors import ApiError, PlainError
 from maas_local.simulator.tokens import count_tokens
+from maas_local.simulator.toolschema import ToolSchemaError, validate_tool
 
 
 @dataclass(frozen=True)
@@ -30,47 +33,48 @@ class CompletionRequest:
     include_usage: bool
     ignore_eos: bool = False
     """Answer exactly ``max_tokens`` tokens, cut (``length``), as a model ignoring its EOS."""
+    tools: list[dict[str, Any]] | None = None
+    """The chat request's tools as decoded; None when it sent none (an empty list is a list)."""
+    tool_choice: str = ""
 
 
-def decode_object(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object; anything else is the client's fault, never a 500."""
+def parse_chat(raw: bytes, config: SimulatorConfig) -> CompletionRequest:
+    """Validate a ``/v1/chat/completions`` body; echo mode answers with the last user message.
+
+    The prompt is every message's text followed by a space, as v0.5.1 joins them.
+    """
+    body = _decode(raw, CHAT_REQUEST)
+    tools = body.get("tools")
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        raise ApiError(f"Failed to read and parse request body, {exc}") from None
-    if not isinstance(body, dict):
-        raise ApiError("Failed to read and parse request body, expected a JSON object")
-    return body
+        for tool in tools or ():
+            validate_tool(tool.get("function", {}))
+    except (ToolSchemaError, RecursionError) as error:
+        # RecursionError: a schema nested past Python's stack (v0.5.1's Go validator has none):
+        # refused like a tool it cannot read rather than a 500.
+        raise PlainError(f"Failed to read and parse request body, {error}") from None
+    messages = body.get("messages") or []
+    prompt = "".join(_plain_text(message.get("content", "")) + " " for message in messages)
+    users = [message for message in messages if message.get("role") == "user"]
+    last_user = _plain_text(users[-1].get("content", "")) if users else ""
+    max_completion_tokens = body.get("max_completion_tokens")
+    if "tool-calls-ignored" in config.faults:
+        tools = None  # the regression: the request's tools never reach generation
+    request = _finish(body, config, count_tokens(prompt), last_user, max_completion_tokens)
+    return replace(request, tools=tools, tool_choice=body.get("tool_choice", ""))
 
 
-def parse_chat(body: dict[str, Any], config: SimulatorConfig) -> CompletionRequest:
-    """Validate a ``/v1/chat/completions`` body; echo mode answers with the last user message."""
-    messages = _optional(body, "messages", list, "an array") or []
-    contents: list[str] = []
-    last_user = ""
-    for message in messages:
-        if not isinstance(message, dict):
-            raise ApiError("messages must be an array of objects")
-        role = _optional(message, "role", str, "a string")
-        text = _content_text(message.get("content"))
-        contents.append(text)
-        if role == "user":
-            last_user = text
-    prompt_tokens = sum(count_tokens(text) for text in contents)
-    max_completion_tokens = _optional_int(body, "max_completion_tokens")
-    return _finish(body, config, prompt_tokens, last_user, max_completion_tokens)
-
-
-def parse_text(body: dict[str, Any], config: SimulatorConfig) -> CompletionRequest:
-    """Validate a ``/v1/completions`` body; the prompt is a string or a list of strings."""
-    prompt = body.get("prompt")
-    if prompt is None:
-        prompt = ""
-    elif isinstance(prompt, list) and all(isinstance(part, str) for part in prompt):
-        prompt = " ".join(prompt)
-    elif not isinstance(prompt, str):
-        raise ApiError("prompt must be a string or an array of strings")
+def parse_text(raw: bytes, config: SimulatorConfig) -> CompletionRequest:
+    """Validate a ``/v1/completions`` body; the prompt is one string."""
+    body = _decode(raw, TEXT_REQUEST)
+    prompt = body.get("prompt", "")
     return _finish(body, config, count_tokens(prompt), prompt, max_completion_tokens=None)
+
+
+def _decode(raw: bytes, request: Any) -> dict[str, Any]:
+    try:
+        return decode(raw, request)
+    except (BodyError, RecursionError) as error:  # RecursionError: a value nested ~700 deep
+        raise PlainError(f"Failed to read and parse request body, {error}") from None
 
 
 def _finish(
@@ -80,13 +84,10 @@ def _finish(
     echo_text: str,
     max_completion_tokens: int | None,
 ) -> CompletionRequest:
-    max_tokens = _optional_int(body, "max_tokens")
-    stream = _optional(body, "stream", bool, "a boolean") or False
-    options = _optional(body, "stream_options", dict, "an object") or {}
-    include_usage = _optional(options, "include_usage", bool, "a boolean") or False
-    model = _optional(body, "model", str, "a string")
-    if not model:
-        raise ApiError("model is required")
+    max_tokens = body.get("max_tokens")
+    stream = body.get("stream", False)
+    include_usage = body.get("stream_options", {}).get("include_usage", False)
+    model = body.get("model", "")
     if model != config.model:
         raise ApiError(f"The model `{model}` does not exist.", 404)
     if max_tokens is None and "no-max-tokens-500" in config.faults:
@@ -98,7 +99,7 @@ def _finish(
         limit = max_tokens  # the regression: only the older field is read
     if limit is not None and limit <= 0:
         raise ApiError("Max completion tokens and max tokens should be positive")
-    ignore_eos = _optional(body, "ignore_eos", bool, "a boolean") or False
+    ignore_eos = body.get("ignore_eos", False)
     if ignore_eos and limit is None:
         raise ApiError("Ignore_eos is true but max_completion_tokens (or max_tokens) is not set")
     requested = prompt_tokens + (limit or 0)
@@ -112,26 +113,8 @@ def _finish(
     return CompletionRequest(prompt_tokens, echo_text, limit, stream, include_usage, ignore_eos)
 
 
-def _content_text(content: Any) -> str:
-    """A message's text: a string, null, or OpenAI content parts (only text parts count)."""
-    if content is None:
-        return ""
+def _plain_text(content: str | list[dict[str, Any]]) -> str:
+    """A message's text: the string, or each text block's text followed by a space."""
     if isinstance(content, str):
         return content
-    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
-        texts = [part.get("text") for part in content if part.get("type") == "text"]
-        if all(isinstance(text, str) for text in texts):
-            return " ".join(texts)
-    raise ApiError("message content must be a string or an array of content parts")
-
-
-def _optional(body: dict[str, Any], key: str, kind: type, described: str) -> Any:
-    value = body.get(key)
-    # bool is an int in Python but not in JSON; keep them apart as the Go decoder does.
-    if value is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool))):
-        return value
-    raise ApiError(f"{key} must be {described}, got {json.dumps(value)}")
-
-
-def _optional_int(body: dict[str, Any], key: str) -> int | None:
-    return _optional(body, key, int, "an integer")
+    return "".join(block.get("text", "") + " " for block in content if block.get("type") == "text")
