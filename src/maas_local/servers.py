@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 import uvicorn
 
 LOOPBACK = "127.0.0.1"
+MAX_HEADER_BYTES = 1 << 20
+"""Go's net/http default (maas-api, kube-apiserver), far above Envoy's 60 KiB. h11's own 16 KiB
+applies to a header block still arriving, so a legal 20 KB bearer token got a 400 or a reset
+depending on how TCP split it."""
 
 
 class PortInUseError(RuntimeError):
@@ -81,6 +85,7 @@ class ServerGroup:
                 access_log=False,
                 lifespan="on",
                 timeout_graceful_shutdown=2,
+                h11_max_incomplete_event_size=MAX_HEADER_BYTES,
             )
             server = uvicorn.Server(config)
             # One group-wide stop instead of each server grabbing SIGINT for itself.
