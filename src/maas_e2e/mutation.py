@@ -64,6 +64,14 @@ LEFT_OUT: dict[str, str] = {
     "src/maas_local/cluster/*": "the real control plane (`maas-local cluster`): the local target "
     "never runs it; CI judges it with the cluster target",
     "src/maas_local/faults.py": "the fault catalogue itself: the fault matrix proves it",
+    "src/maas_local/simulator/lengths.py": "what the stand-in model says (how long a reply is), "
+    "which no MaaS promise reads: the simulator's unit tests and the fidelity harness judge it",
+    "src/maas_local/simulator/toolcalls.py": "what the stand-in model says (the arguments of its "
+    "tool calls), which no MaaS promise reads: the simulator's unit tests and the fidelity "
+    "harness judge it",
+    "src/maas_local/simulator/toolschema.py": "the stand-in model's wording of an invalid tool "
+    "schema, which no MaaS promise reads: the simulator's unit tests and the fidelity harness "
+    "judge it",
 }
 """Modules never mutated (glob relative to the project), and why."""
 

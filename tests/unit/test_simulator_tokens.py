@@ -12,15 +12,13 @@ from collections import Counter
 
 import pytest
 
-from maas_local.simulator.tokens import (
+from maas_local.simulator.lengths import (
     BUCKET_PROBABILITIES,
     MAX_RANDOM_LENGTH,
     bucket_bounds,
-    count_tokens,
     random_length,
-    random_text,
-    tokenize,
 )
+from maas_local.simulator.tokens import count_tokens, random_text, tokenize
 from maas_local.simulator.toolcalls import go_json
 
 SAMPLE = 20_000

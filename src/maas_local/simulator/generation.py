@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from maas_local.simulator.lengths import random_length
 from maas_local.simulator.parsing import CompletionRequest
-from maas_local.simulator.tokens import random_length, random_text, tokenize
+from maas_local.simulator.tokens import random_text, tokenize
 from maas_local.simulator.toolcalls import ToolCall, make_tool_calls
 
 
