@@ -123,7 +123,7 @@ def build_app(
             "apiVersion": "authentication.k8s.io/v1",
             "kind": "TokenReview",
             "metadata": {},
-            "spec": {"audiences": audiences},
+            "spec": {"audiences": audiences} if audiences else {},  # echoed only when asked
             "status": result.status(),
         }
         return JSONResponse(reply, status_code=201)

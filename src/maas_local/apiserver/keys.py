@@ -36,9 +36,13 @@ class SigningKey:
         return _key_id(self.private_key.public_key())
 
     def sign(self, claims: dict) -> str:
-        return jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": self.kid})
+        """RS256 with the key's id and, as kube-apiserver writes them, no `typ` header."""
+        headers = {"kid": self.kid, "typ": None}
+        return jwt.encode(claims, self.private_key, algorithm="RS256", headers=headers)
 
     def jwks(self) -> dict:
+        """The public key as kube-apiserver publishes it: use, kty, alg, kid, n, e (no key_ops)."""
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
+        jwk.pop("key_ops", None)
         jwk.update({"use": "sig", "alg": "RS256", "kid": self.kid})
         return {"keys": [jwk]}

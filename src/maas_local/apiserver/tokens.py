@@ -36,11 +36,9 @@ class Review:
         the credential id."""
         if not self.authenticated or self.user is None:
             return {"error": self.error, "user": {}}
-        user: dict[str, Any] = {
-            "username": self.user.name,
-            "uid": self.user.uid,
-            "groups": list(self.user.groups),
-        }
+        user: dict[str, Any] = {"username": self.user.name, "groups": list(self.user.groups)}
+        if self.user.uid:  # omitempty: the anonymous user has none
+            user["uid"] = self.user.uid
         if self.credential_id:
             user["extra"] = {"authentication.kubernetes.io/credential-id": [self.credential_id]}
         return {"authenticated": True, "user": user, "audiences": list(self.audiences)}
@@ -74,6 +72,10 @@ def review(keys: Sequence[SigningKey], store: Store, token: str, audiences: list
     tokens of every key in its `--service-account-key-file` list.
     """
     wanted = tuple(audiences) or API_AUDIENCES
+    token = _as_bearer_authenticator_reads(token)
+    if not token:
+        # No token authenticator answers, and the anonymous authenticator does.
+        return Review(True, User("system:anonymous", "", ("system:unauthenticated",)), wanted)
     user = store.user_tokens.get(token)
     if user is not None:
         accepted = tuple(a for a in wanted if a in API_AUDIENCES)
@@ -82,6 +84,15 @@ def review(keys: Sequence[SigningKey], store: Store, token: str, audiences: list
         groups = (*user.groups, "system:authenticated", "system:authenticated:oauth")
         return Review(True, User(user.name, user.uid, tuple(dict.fromkeys(groups))), accepted)
     return _review_service_account_token(keys, store, token, wanted)
+
+
+def _as_bearer_authenticator_reads(token: str) -> str:
+    """kube-apiserver reviews a token as the header `Authorization: Bearer <token>` of a request:
+    trimmed, split on single spaces, the second field. A token that begins with a space is
+    therefore read as none (and the request is anonymous), and one with a space in it is cut
+    there."""
+    parts = f"Bearer {token}".strip().split(" ", 2)
+    return parts[1] if len(parts) > 1 else ""
 
 
 def _verified_claims(keys: Sequence[SigningKey], token: str) -> dict[str, Any]:

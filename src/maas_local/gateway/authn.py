@@ -55,13 +55,18 @@ def credential(headers: Headers) -> str | None:
     """The bearer token, or None when the header is missing or not `Bearer <token>`.
 
     Envoy joins repeated headers with commas and trims whitespace, so `Bearer` alone (or
-    `Bearer ` trimmed) has no credential.
+    `Bearer ` trimmed) has no credential; nor has `Bearer  <token>`.
     """
     values = headers.getlist("authorization")
     if not values:
         return None
     value = ",".join(v.strip() for v in values)
-    return value[len(BEARER_PREFIX) :] if value.startswith(BEARER_PREFIX) else None
+    if not value.startswith(BEARER_PREFIX):
+        return None
+    # Authorino splits the header on single spaces and takes the second field: after a double
+    # space that field is empty, and there is no credential (kube-apiserver would read the rest
+    # as the anonymous user's).
+    return value.split(" ")[1] or None
 
 
 async def authenticate(
