@@ -13,11 +13,13 @@ Where Go iterates a map (properties, extra keys) its order is random; here it is
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, ValidationError
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 # v0.5.1 compiles the schema under the name "schema.json", which the library resolves against
 # the working directory: / in the simulator's image.
@@ -83,7 +85,16 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "$defs": {"parameter": _PARAMETER},
 }
-_VALIDATOR = Draft202012Validator(SCHEMA)
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    """Built on the first request with tools: importing jsonschema would otherwise add a fifth
+    to the stack's start-up, which most runs never need."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(SCHEMA)
+
 
 # The order in which the Go library checks the keywords this schema uses.
 _KEYWORD_ORDER = (
@@ -106,7 +117,7 @@ def validate_tool(function: dict[str, Any]) -> None:
     }
     if function.get("parameters"):  # Go's omitempty drops a missing or empty map
         instance["parameters"] = function["parameters"]
-    leaves = list(_leaves(_VALIDATOR.iter_errors(instance)))
+    leaves = list(_leaves(_validator().iter_errors(instance)))
     if not leaves:
         return
     error, location, _ = min(leaves, key=lambda leaf: leaf[2])
