@@ -103,7 +103,6 @@ class DataPlane:
         self._stop = threading.Event()
         self._running = contextlib.ExitStack()  # the components serving now
         self._seen = ""
-        self._config: StackConfig | None = None  # what the running components were made from
         self.problem = "nothing deployed yet"
         self.gateway_url = ""  # where the gateway listens once it serves
         self._thread: threading.Thread | None = None
@@ -146,24 +145,16 @@ class DataPlane:
                 config = load_config(source)
             except ManifestError as exc:
                 self.problem = f"the API server holds no complete stack yet: {exc}"
-                self._config = None
                 self._halt()
                 return True
-            if config == self._config:
-                # Labels, annotations or objects the stack does not read changed (a run taking
-                # over another's objects, a test namespace's RoleBindings going away): a restart
-                # would only refuse connections for a moment.
-                return False
             connection = self._maas_api_connection(api, config)
         self._halt()
-        self._config = None
         try:
             self._serve(config, connection)
         except NotReady as exc:
             self._failure, self.problem = exc, str(exc)
             self._halt()
             return True
-        self._config = config
         self.problem = ""
         LOG.info("data plane serving %d models", len(config.models))
         return True
