@@ -17,9 +17,6 @@ import httpx
 
 UNSET: Any = object()
 
-GREETING: list[dict[str, str]] = [{"role": "user", "content": "hi"}]
-"""The chat the tests send where what is said does not matter (one prompt token to v0.5.1)."""
-
 
 def bearer(token: str | None) -> dict[str, str]:
     return {} if token is None else {"Authorization": f"Bearer {token}"}

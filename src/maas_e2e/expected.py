@@ -22,7 +22,6 @@ import yaml
 from maas_e2e.maas_api_commits import ID_FROM_MODEL_NAME, MaasApiCommit, UnknownMaasApi
 from maas_e2e.maas_api_commits import commit_of_image as maas_api_commit_of
 from maas_e2e.manifests import ManifestError, RenderedManifests, load_manifests, object_ref
-from maas_e2e.naming import expected_namespace
 
 TIER_CONFIGMAP = "tier-to-group-mapping"
 MAAS_API_NAME = "maas-api"
@@ -174,7 +173,7 @@ class Expected:
 
     def tier_namespace(self, tier: str) -> str:
         """Where maas-api puts the service accounts (and so the tokens) of a tier."""
-        return expected_namespace(self.instance, self.tier(tier).name)
+        return f"{self.instance}-tier-{self.tier(tier).name}"
 
     def tier_group(self, tier: str) -> str:
         """The group every MaaS token of the tier carries, which maps it back to the tier."""
@@ -475,7 +474,7 @@ class _Reader:
                     namespace,
                     name,
                     {
-                        f"system:serviceaccounts:{expected_namespace(instance, tier)}",
+                        f"system:serviceaccounts:{instance}-tier-{tier}",
                         "system:serviceaccounts",
                         "system:authenticated",
                     },

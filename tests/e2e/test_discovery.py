@@ -9,7 +9,7 @@ import pytest
 from tests.fixtures.identities import IssueToken, NewIdentity, TokenFor
 from tests.fixtures.models import ModelRef
 
-from maas_e2e.api import GREETING, MaasApi
+from maas_e2e.api import MaasApi
 from maas_e2e.checks import assert_authorino_401
 from maas_e2e.expected import Expected
 from maas_e2e.settings import Settings
@@ -17,6 +17,7 @@ from maas_e2e.settings import Settings
 pytestmark = [pytest.mark.e2e, pytest.mark.discovery]
 
 PATHS = ["/v1/models", "/maas-api/v1/models"]
+MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def test_the_listed_url_answers_as_listed(
         m["url"] for m in api.list_models(token).json()["data"] if m["id"] == model.listed_id
     )
     try:
-        resp = api.chat(listed, token, model=model.name, messages=GREETING, max_tokens=1)
+        resp = api.chat(listed, token, model=model.name, messages=MESSAGES, max_tokens=1)
     except httpx.HTTPError as exc:
         pytest.fail(f"{model.name}: the listed url {listed} cannot be reached: {exc!r}")
     assert resp.status_code == 200, (

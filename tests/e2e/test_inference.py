@@ -16,10 +16,11 @@ import pytest
 from tests.fixtures.identities import TokenFor
 from tests.fixtures.models import ModelRef
 
-from maas_e2e.api import GREETING, MaasApi
+from maas_e2e.api import MaasApi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.inference]
 
+MESSAGES = [{"role": "user", "content": "Say something short."}]
 MAX_TOKENS = 8
 INCLUDE_USAGE = {"include_usage": True}
 # The chat body MaaS's own docs send (a `prompt`, no `messages`, no `max_tokens`).
@@ -101,14 +102,14 @@ def complete(
     """One short request to the chat or the text completion endpoint."""
     if endpoint == "chat":
         return api.chat(
-            model.url, token, model=model.name, messages=GREETING, max_tokens=max_tokens
+            model.url, token, model=model.name, messages=MESSAGES, max_tokens=max_tokens
         )
     return api.completion(model.url, token, model=model.name, prompt="Once", max_tokens=max_tokens)
 
 
 def stream(api: MaasApi, model: ModelRef, token: str, **body: Any) -> list[str]:
-    """The events of a 200 streamed chat completion of GREETING, `[DONE]` included."""
-    status, events = api.stream_chat(model.url, token, model=model.name, messages=GREETING, **body)
+    """The events of a 200 streamed chat completion of MESSAGES, `[DONE]` included."""
+    status, events = api.stream_chat(model.url, token, model=model.name, messages=MESSAGES, **body)
     assert status == 200, f"expected 200, got {status}"
     return events
 
@@ -122,12 +123,12 @@ def streamed_usage(api: MaasApi, model: ModelRef, token: str, max_tokens: int) -
 def test_chat_completion_returns_200_in_openai_shape(
     api: MaasApi, model: ModelRef, token: str
 ) -> None:
-    resp = api.chat(model.url, token, model=model.name, messages=GREETING, max_tokens=MAX_TOKENS)
+    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=MAX_TOKENS)
     assert_chat_completion(resp, model)
 
 
 def test_chat_completion_usage_is_consistent(api: MaasApi, model: ModelRef, token: str) -> None:
-    resp = api.chat(model.url, token, model=model.name, messages=GREETING, max_tokens=MAX_TOKENS)
+    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=MAX_TOKENS)
     assert resp.status_code == 200, f"expected 200, got {resp.status_code}"
     assert_usage(resp.json().get("usage"), MAX_TOKENS)
 
@@ -241,7 +242,7 @@ def test_chat_completion_without_max_tokens_is_served(
 ) -> None:
     """The body most clients send: no length bound at all; the model picks one."""
     body = assert_chat_completion(
-        api.chat(model.url, token, model=model.name, messages=GREETING), model
+        api.chat(model.url, token, model=model.name, messages=MESSAGES), model
     )
     assert_usage(body.get("usage"))
     assert_reply_has_content(body)
@@ -258,7 +259,7 @@ def test_max_completion_tokens_bounds_the_reply(
     """`max_completion_tokens` supersedes `max_tokens`: a one-token allowance gives a one-token
     reply that says it was cut (`length`), whatever `max_tokens` allows."""
     body = assert_chat_completion(
-        api.chat(model.url, token, model=model.name, messages=GREETING, **bounds), model
+        api.chat(model.url, token, model=model.name, messages=MESSAGES, **bounds), model
     )
     assert_usage(body.get("usage"), 1)
     finish = body["choices"][0].get("finish_reason")
@@ -276,7 +277,7 @@ def test_tool_choice_required_is_answered_with_calls_to_the_tool(
         model.url,
         token,
         model=model.name,
-        messages=GREETING,
+        messages=MESSAGES,
         tools=[WEATHER_TOOL],
         tool_choice="required",
     )
@@ -303,7 +304,7 @@ def test_openai_client_defaults_for_n_and_stop_are_served(
 ) -> None:
     """Clients fill in `n: 1` and `stop: null`; the answer is still one bounded choice."""
     resp = api.chat(
-        model.url, token, model=model.name, messages=GREETING, max_tokens=MAX_TOKENS, n=1, stop=None
+        model.url, token, model=model.name, messages=MESSAGES, max_tokens=MAX_TOKENS, n=1, stop=None
     )
     body = assert_chat_completion(resp, model)
     assert_usage(body.get("usage"), MAX_TOKENS)
@@ -320,8 +321,8 @@ def test_seed_chat_body_with_prompt_is_served(api: MaasApi, model: ModelRef, tok
 
 
 def prompt_tokens_of(api: MaasApi, model: ModelRef, token: str) -> int:
-    """What the model counts for GREETING, from the usage of a one-token reply."""
-    resp = api.chat(model.url, token, model=model.name, messages=GREETING, max_tokens=1)
+    """What the model counts for MESSAGES, from the usage of a one-token reply."""
+    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=1)
     assert resp.status_code == 200, f"expected 200, got {resp.status_code}: {resp.text[:300]}"
     return resp.json()["usage"]["prompt_tokens"]
 
@@ -342,7 +343,7 @@ def test_a_request_beyond_the_models_context_is_400(
 ) -> None:
     """Prompt plus allowance one token over the model's context length (`--max-model-len`)."""
     over = model.context_tokens - prompt_tokens_of(api, model, token) + 1
-    resp = api.chat(model.url, token, model=model.name, messages=GREETING, max_tokens=over)
+    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=over)
     assert_bad_request(resp, f"maximum context length is {model.context_tokens} tokens")
 
 
@@ -350,7 +351,7 @@ def test_a_request_filling_the_models_context_is_served(
     api: MaasApi, model: ModelRef, token: str
 ) -> None:
     room = model.context_tokens - prompt_tokens_of(api, model, token)
-    resp = api.chat(model.url, token, model=model.name, messages=GREETING, max_tokens=room)
+    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=room)
     assert_usage(assert_chat_completion(resp, model).get("usage"), room)
 
 
@@ -358,12 +359,12 @@ def test_a_request_filling_the_models_context_is_served(
 def test_an_allowance_below_one_token_is_400(
     api: MaasApi, model: ModelRef, token: str, bound: str
 ) -> None:
-    resp = api.chat(model.url, token, model=model.name, messages=GREETING, **{bound: 0})
+    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, **{bound: 0})
     assert_bad_request(resp, "positive")
 
 
 def test_unknown_model_name_is_404(api: MaasApi, model: ModelRef, token: str) -> None:
-    resp = api.chat(model.url, token, model=f"{model.name}-nope", messages=GREETING, max_tokens=1)
+    resp = api.chat(model.url, token, model=f"{model.name}-nope", messages=MESSAGES, max_tokens=1)
     assert resp.status_code == 404, f"expected 404, got {resp.status_code}: {resp.text[:300]}"
     error = resp.json().get("error", {})
     assert f"{model.name}-nope" in error.get("message", ""), f"error: {error}"

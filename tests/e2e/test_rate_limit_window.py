@@ -10,7 +10,7 @@ from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 from tests.fixtures.identities import TokenFor
 from tests.fixtures.models import ModelRef
 
-from maas_e2e.api import GREETING, MaasApi
+from maas_e2e.api import MaasApi
 from maas_e2e.burst import send_burst
 from maas_e2e.expected import Expected
 from maas_e2e.quota import Inconclusive, Quota
@@ -21,6 +21,7 @@ POLL_S = 1.0
 """Denied requests do not count, so polling the closed window does not move it."""
 LATE_S = 15.0
 """How long after the window's end a reopening may still be seen (polling, clock skew)."""
+MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 def test_the_window_reopens_when_it_has_passed_and_not_before(
@@ -32,7 +33,7 @@ def test_the_window_reopens_when_it_has_passed_and_not_before(
     token = token_for(lowest_tier)
 
     def send():
-        return api.chat(model.url, token, model=model.name, messages=GREETING, max_tokens=1)
+        return api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=1)
 
     first_hit = time.monotonic()
     run = send_burst(send, limit.amount + 1, stop_at_status=429)

@@ -16,7 +16,7 @@ import pytest
 from tests.fixtures.identities import TokenFor
 from tests.fixtures.models import ModelRef
 
-from maas_e2e.api import GREETING, MaasApi
+from maas_e2e.api import MaasApi
 from maas_e2e.burst import Burst, send_burst
 from maas_e2e.expected import Expected
 from maas_e2e.quota import Inconclusive, Quota
@@ -28,6 +28,7 @@ SEED_BURST = 16
 """The seed's manual check: 16 requests, expecting 429s when the tier's limit is below that."""
 AFTER_LIMIT = 2
 """Requests sent after the first 429 to show the window stays closed."""
+MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def burst(
     """`count` one-token chats at `model`, stopping at the first 429 unless `stop` is False."""
 
     def send():
-        return api.chat(model.url, user.token, model=model.name, messages=GREETING, max_tokens=1)
+        return api.chat(model.url, user.token, model=model.name, messages=MESSAGES, max_tokens=1)
 
     run = send_burst(send, count, stop_at_status=429 if stop else None)
     attach_burst(run, user.quota.limit, admitted=admitted, title=title)

@@ -11,11 +11,13 @@ import pytest
 from tests.fixtures.identities import IssueToken, NewIdentity, TokenFor
 from tests.fixtures.models import ModelRef
 
-from maas_e2e.api import GREETING, MaasApi
+from maas_e2e.api import MaasApi
 from maas_e2e.checks import assert_authorino_401
 from maas_e2e.expected import Expected
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rejections]
+
+MESSAGES = [{"role": "user", "content": "hello"}]
 
 
 def tamper(token: str) -> str:
@@ -28,7 +30,7 @@ def tamper(token: str) -> str:
 
 
 def test_model_request_without_a_token_is_401(api: MaasApi, model: ModelRef) -> None:
-    resp = api.chat(model.url, None, model=model.name, messages=GREETING)
+    resp = api.chat(model.url, None, model=model.name, messages=MESSAGES)
     assert_authorino_401(resp, "credential not found")
 
 
@@ -41,7 +43,7 @@ def test_model_request_with_a_garbage_token_is_401(
     api: MaasApi, model: ModelRef, token: str
 ) -> None:
     assert_authorino_401(
-        api.chat(model.url, token, model=model.name, messages=GREETING), "not authenticated"
+        api.chat(model.url, token, model=model.name, messages=MESSAGES), "not authenticated"
     )
 
 
@@ -50,7 +52,7 @@ def test_model_request_with_a_tampered_signature_is_401(
 ) -> None:
     forged = tamper(token_for(lowest_tier))
     assert_authorino_401(
-        api.chat(model.url, forged, model=model.name, messages=GREETING), "not authenticated"
+        api.chat(model.url, forged, model=model.name, messages=MESSAGES), "not authenticated"
     )
 
 
@@ -59,7 +61,7 @@ def test_the_raw_cluster_identity_is_refused_at_the_model(
 ) -> None:
     """A cluster identity is for maas-api's audience, not the gateway's: wrong audience."""
     identity = new_identity(lowest_tier)
-    resp = api.chat(model.url, identity.token, model=model.name, messages=GREETING)
+    resp = api.chat(model.url, identity.token, model=model.name, messages=MESSAGES)
     assert_authorino_401(resp, "not authenticated")
 
 
@@ -81,7 +83,7 @@ def at_restricted_model(
                 restricted_model.url,
                 token,
                 model=restricted_model.name,
-                messages=GREETING,
+                messages=MESSAGES,
                 max_tokens=1,
             )
         return replies

@@ -9,18 +9,19 @@ from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 from tests.fixtures.identities import IssueToken, NewIdentity
 from tests.fixtures.models import ModelRef
 
-from maas_e2e.api import GREETING, MaasApi
+from maas_e2e.api import MaasApi
 from maas_e2e.checks import assert_authorino_401
 from maas_e2e.targets.base import Target
 
 pytestmark = [pytest.mark.e2e, pytest.mark.revocation]
 
+PROMPT = [{"role": "user", "content": "hello"}]
 POLL_EVERY_S = 0.25
 
 
 def call(api: MaasApi, model: ModelRef, token: str) -> int:
     """One model request: it counts against the rate limit, so it is never retried."""
-    return api.chat(model.url, token, model=model.name, messages=GREETING, max_tokens=1).status_code
+    return api.chat(model.url, token, model=model.name, messages=PROMPT, max_tokens=1).status_code
 
 
 def at_maas_api(api: MaasApi, token: str) -> int:
