@@ -17,6 +17,7 @@ import yaml
 from maas_local.apiserver_connection import ApiServerConnection
 from maas_local.cli import build_parser
 from maas_local.cluster import real_components
+from maas_local.cluster.controlplane import free_port
 from maas_local.cluster.processes import Supervisor
 from maas_local.cluster.real_components import NotReady, RealBinaries
 from maas_local.config import load_config
@@ -95,7 +96,7 @@ def test_a_started_component_is_waited_for_and_given_its_arguments(tmp_path: Pat
     binary = _executable(tmp_path / "sim", SERVER)
     record = tmp_path / "record.json"
     supervisor = Supervisor(tmp_path / "logs")
-    port = real_components.free_port()
+    port = free_port()
     try:
         url = real_components.start(
             supervisor,
@@ -116,7 +117,7 @@ def test_a_started_component_is_waited_for_and_given_its_arguments(tmp_path: Pat
 def test_a_component_that_dies_at_start_is_reported_with_its_log(tmp_path: Path) -> None:
     binary = _executable(tmp_path / "maas-api", "import sys\nprint('no kubeconfig')\nsys.exit(3)\n")
     supervisor = Supervisor(tmp_path / "logs")
-    port = real_components.free_port()
+    port = free_port()
     try:
         with pytest.raises(NotReady, match=r"(?s)maas-api exited with code 3.*no kubeconfig"):
             real_components.start(

@@ -51,7 +51,9 @@ class Endpoints:
     ca_cert: Path
     admin_token: str
 
-    def kubeconfig(self) -> str:
+    def kubeconfig(self, user: str = ADMIN_USER) -> str:
+        """A kubeconfig holding the token, verifying the API server against the cluster's CA;
+        `user` only names the entry."""
         ca = base64.b64encode(self.ca_cert.read_bytes()).decode()
         config = {
             "apiVersion": "v1",
@@ -62,9 +64,9 @@ class Endpoints:
                     "cluster": {"server": self.api_url, "certificate-authority-data": ca},
                 }
             ],
-            "users": [{"name": ADMIN_USER, "user": {"token": self.admin_token}}],
+            "users": [{"name": user, "user": {"token": self.admin_token}}],
             "contexts": [
-                {"name": "maas-local", "context": {"cluster": "maas-local", "user": ADMIN_USER}}
+                {"name": "maas-local", "context": {"cluster": "maas-local", "user": user}}
             ],
             "current-context": "maas-local",
         }

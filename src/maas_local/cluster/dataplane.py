@@ -24,6 +24,7 @@ import yaml
 
 from maas_local.apiserver_connection import ApiServerConnection
 from maas_local.cluster import real_components
+from maas_local.cluster.controlplane import free_port
 from maas_local.cluster.processes import ComponentDied, Supervisor
 from maas_local.cluster.real_components import NotReady, RealBinaries
 from maas_local.config import ManifestError, StackConfig, load_config
@@ -208,7 +209,7 @@ class DataPlane:
 
     def _start_real_maas_api(self, config: StackConfig, connection: ApiServerConnection) -> str:
         assert self.real.maas_api is not None
-        port = real_components.free_port()
+        port = free_port()
         kubeconfig = real_components.write_kubeconfig(
             self.workdir / "maas-api.kubeconfig", connection
         )
@@ -224,7 +225,7 @@ class DataPlane:
 
     def _start_real_model(self, spec: ModelSpec) -> str:
         assert self.real.simulator is not None
-        port = real_components.free_port()
+        port = free_port()
         return real_components.start(
             self._processes,
             f"model-{spec.namespace}-{spec.name}",

@@ -15,17 +15,15 @@ the TLS files (the gateway reaches models over plain HTTP on loopback).
 
 from __future__ import annotations
 
-import base64
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import yaml
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from maas_local.apiserver_connection import ApiServerConnection
+from maas_local.cluster.controlplane import Endpoints
 from maas_local.cluster.processes import ComponentDied, Supervisor
 from maas_local.config import StackConfig
 from maas_local.config.model import ModelSpec
@@ -43,9 +41,6 @@ class RealBinaries:
     maas_api: Path | None = None
     simulator: Path | None = None
 
-    def __bool__(self) -> bool:
-        return self.maas_api is not None or self.simulator is not None
-
     def check(self) -> None:
         """Stop start-up with one message when a given path cannot be run."""
         given = (("--maas-api-binary", self.maas_api), ("--simulator-binary", self.simulator))
@@ -56,12 +51,6 @@ class RealBinaries:
 
 class NotReady(RuntimeError):
     """A real component did not answer in time; the message quotes the end of its log."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def simulator_argv(binary: Path, spec: ModelSpec, port: int) -> list[str]:
@@ -88,21 +77,11 @@ def maas_api_environment(config: StackConfig, kubeconfig: Path, port: int) -> di
 
 def write_kubeconfig(path: Path, connection: ApiServerConnection) -> Path:
     """A kubeconfig with the connection's token, verifying the API server against its CA."""
-    cluster: dict[str, object] = {"server": connection.url}
-    if connection.ca_cert is not None:
-        ca = base64.b64encode(Path(connection.ca_cert).read_bytes()).decode()
-        cluster["certificate-authority-data"] = ca
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "maas-local", "cluster": cluster}],
-        "users": [{"name": "maas-api", "user": {"token": connection.token}}],
-        "contexts": [
-            {"name": "maas-api", "context": {"cluster": "maas-local", "user": "maas-api"}}
-        ],
-        "current-context": "maas-api",
-    }
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    # A cluster's API server wants TLS and a token: its connections carry both.
+    assert connection.token is not None
+    assert connection.ca_cert is not None
+    endpoints = Endpoints(connection.url, Path(connection.ca_cert), connection.token)
+    path.write_text(endpoints.kubeconfig(user="maas-api"), encoding="utf-8")
     path.chmod(0o600)
     return path
 
