@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "e2e.yml"
+WORKFLOW = Path(__file__).resolve().parents[3] / ".github" / "workflows" / "e2e.yml"
 
 
 @pytest.fixture(scope="module")

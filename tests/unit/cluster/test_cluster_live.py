@@ -14,7 +14,7 @@ from maas_e2e.manifests import ManifestError, load_manifests
 from maas_e2e.targets.live import identity_gaps, live_manifests
 from maas_e2e.targets.policies import GATEWAY_POLICY_RESOURCES
 
-MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+MANIFESTS = Path(__file__).resolve().parents[3] / "manifests"
 
 
 def _installed() -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from kubefake import APPS_DOMAIN, FakeGateway, e2e_expected, e2e_manifests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FAKE = Path(__file__).resolve().parent / "fake_kubectl.py"
 RUN_TIMEOUT_S = 120
 

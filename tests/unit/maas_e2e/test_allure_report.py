@@ -25,7 +25,7 @@ import pytest
 
 from maas_e2e.reporting.html import generate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RUN_TIMEOUT_S = 180
 BROWSER_TIMEOUT_S = 120
 BROWSE_ATTEMPTS = 3

@@ -18,7 +18,7 @@ from maas_e2e.areas import AREAS
 from maas_e2e.fault_matrix import FAULT_AREAS
 from maas_local.faults import CATALOGUE
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs" / "contract.md"
 E2E = ROOT / "tests" / "e2e"
 

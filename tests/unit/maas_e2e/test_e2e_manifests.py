@@ -21,7 +21,7 @@ from maas_e2e.manifests import (
     render_overlay,
 )
 
-E2E_OVERLAY = Path(__file__).resolve().parents[2] / "manifests" / "e2e"
+E2E_OVERLAY = Path(__file__).resolve().parents[3] / "manifests" / "e2e"
 
 
 @pytest.fixture(scope="module")

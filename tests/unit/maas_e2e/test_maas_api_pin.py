@@ -20,7 +20,7 @@ from maas_e2e.maas_api_commits import (
 )
 from maas_e2e.manifests import ManifestError, RenderedManifests, load_manifests, parse_manifests
 
-MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+MANIFESTS = Path(__file__).resolve().parents[3] / "manifests"
 SEED = "e38c15ede28fcf2bdac9d93224bcc3741f93c459"
 MODEL_NAME_IDS = "a285d66124a8fd11c6f41e2dea4bc54c273b4e18"
 

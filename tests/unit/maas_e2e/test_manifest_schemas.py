@@ -22,7 +22,7 @@ from crd_schemas import SCHEMAS, schema_for
 
 from maas_e2e.manifests import load_manifests, object_ref, render_overlay
 
-MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+MANIFESTS = Path(__file__).resolve().parents[3] / "manifests"
 KUBERNETES_VERSION = "1.32"  # OpenShift 4.19, the seed's minimum
 
 

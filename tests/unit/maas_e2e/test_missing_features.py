@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RUN_TIMEOUT_S = 240
 AREAS = "e2e and (rate_limits or token_limits or rejections)"
 

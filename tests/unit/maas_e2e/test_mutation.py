@@ -24,7 +24,7 @@ from maas_e2e.mutation import (
     triage_row,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 MODULE = """\
 from __future__ import annotations

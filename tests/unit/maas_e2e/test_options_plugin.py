@@ -19,7 +19,7 @@ import pytest
 from maas_e2e.plugin import misread_paths
 from maas_e2e.settings import OPTIONS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RUN_TIMEOUT_S = 120
 KUBECONFIG = """\
 apiVersion: v1

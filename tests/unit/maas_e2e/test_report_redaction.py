@@ -9,7 +9,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 JWT = (
     "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0"
     ".eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bnM6YWxpY2UifQ"

@@ -13,8 +13,8 @@ from maas_fidelity.components import IDENTITY, MAAS_API
 from maas_fidelity.manifests import read
 from maas_fidelity.run import Options, run
 
-PACKAGE = Path(__file__).resolve().parents[2] / "src" / "maas_fidelity"
-OVERLAY = Path(__file__).resolve().parents[2] / "manifests" / "e2e"
+PACKAGE = Path(__file__).resolve().parents[3] / "src" / "maas_fidelity"
+OVERLAY = Path(__file__).resolve().parents[3] / "manifests" / "e2e"
 
 
 def test_the_harness_imports_neither_the_suite_nor_the_stack() -> None:

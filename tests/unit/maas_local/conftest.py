@@ -15,7 +15,7 @@ from maas_local.config import StackConfig, load_config
 if TYPE_CHECKING:
     from maas_local.stack import StackUrls
 
-E2E_OVERLAY = Path(__file__).resolve().parents[2] / "manifests" / "e2e"
+E2E_OVERLAY = Path(__file__).resolve().parents[3] / "manifests" / "e2e"
 
 
 @pytest.fixture(scope="session")

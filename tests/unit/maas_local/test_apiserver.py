@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 
@@ -10,7 +11,7 @@ import jwt
 import pytest
 
 from maas_local.apiserver.app import build_app
-from maas_local.config import StackConfig
+from maas_local.config import RoleBinding, RoleRule, StackConfig
 from maas_local.servers import Component, ServerGroup, bind, serve_in_thread
 
 GATEWAY = "http://gateway.invalid:8080"
@@ -188,38 +189,72 @@ def test_duplicate_namespace_is_409(client: httpx.Client) -> None:
     assert resp.status_code == 409, resp.text
 
 
+# Which tier may call which model of the manifests is the e2e suite's to prove
+# (tests/e2e/test_rejections.py); here the review follows bindings the test writes.
+POST_MODEL_A = RoleRule(("serving.kserve.io",), ("llminferenceservices",), ("post",), ("model-a",))
+GET_EVERY_MODEL = RoleRule(("serving.kserve.io",), ("llminferenceservices",), ("get",))
+BINDINGS = (
+    RoleBinding("ns-a", (POST_MODEL_A,), groups=("group-a",), users=("user-a",)),
+    RoleBinding(None, (GET_EVERY_MODEL,), groups=("group-b",), users=()),
+)
+
+
+@pytest.fixture(scope="module")
+def rbac_client(stack_config: StackConfig) -> Iterator[httpx.Client]:
+    """An API server whose only RBAC is BINDINGS."""
+    config = dataclasses.replace(stack_config, bindings=BINDINGS)
+    comp = Component("apiserver", bind(0))
+    comp.app = build_app(config, gateway_url=GATEWAY, self_url=comp.url)
+    with serve_in_thread(ServerGroup([comp])), httpx.Client(base_url=comp.url, timeout=10) as c:
+        yield c
+
+
 @pytest.mark.parametrize(
-    ("tier", "model", "allowed"),
+    ("user", "group", "namespace", "name", "verb", "allowed"),
     [
-        ("free", "facebook-opt-125m-simulated", True),
-        ("premium", "facebook-opt-125m-simulated", True),
-        ("free", "premium-simulated", False),
-        ("premium", "premium-simulated", True),
-        ("enterprise", "premium-simulated", True),
+        pytest.param("someone", "group-a", "ns-a", "model-a", "post", True, id="bound-group"),
+        pytest.param("user-a", "other", "ns-a", "model-a", "post", True, id="bound-user"),
+        pytest.param("someone", "other", "ns-a", "model-a", "post", False, id="unbound"),
+        pytest.param("someone", "group-a", "ns-a", "model-b", "post", False, id="other-name"),
+        pytest.param("someone", "group-a", "ns-b", "model-a", "post", False, id="other-namespace"),
+        pytest.param("someone", "group-a", "ns-a", "model-a", "get", False, id="other-verb"),
+        pytest.param("someone", "group-b", "ns-b", "any-model", "get", True, id="cluster-wide"),
+        pytest.param("someone", "group-b", "ns-b", "any-model", "post", False, id="cluster-verb"),
     ],
 )
-def test_subject_access_review_follows_model_rbac(
-    client: httpx.Client, tier: str, model: str, allowed: bool
+def test_subject_access_review_follows_the_configured_bindings(
+    rbac_client: httpx.Client,
+    user: str,
+    group: str,
+    namespace: str,
+    name: str,
+    verb: str,
+    allowed: bool,
 ) -> None:
     spec = {
-        "user": "system:serviceaccount:x:y",
-        "groups": [f"system:serviceaccounts:maas-default-gateway-tier-{tier}"],
+        "user": user,
+        "groups": [group, "system:authenticated"],
         "resourceAttributes": {
             "group": "serving.kserve.io",
             "resource": "llminferenceservices",
-            "namespace": "llm",
-            "name": model,
-            "verb": "post",
+            "namespace": namespace,
+            "name": name,
+            "verb": verb,
         },
     }
-    resp = client.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", json={"spec": spec})
-    assert resp.json()["status"]["allowed"] is allowed
+    resp = rbac_client.post(
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews", json={"spec": spec}
+    )
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["status"]["allowed"] is allowed, f"expected allowed={allowed}: {resp.text}"
 
 
-def test_models_list_has_gateway_urls_and_ready_conditions(client: httpx.Client) -> None:
+def test_models_list_has_gateway_urls_and_ready_conditions(
+    client: httpx.Client, stack_config: StackConfig
+) -> None:
     items = client.get("/apis/serving.kserve.io/v1alpha1/llminferenceservices").json()["items"]
     names = {i["metadata"]["name"] for i in items}
-    assert names == {"facebook-opt-125m-simulated", "premium-simulated"}
+    assert names == {m.name for m in stack_config.models}
     for item in items:
         assert item["status"]["url"] == f"{GATEWAY}/llm/{item['metadata']['name']}"
         assert all(c["status"] == "True" for c in item["status"]["conditions"])

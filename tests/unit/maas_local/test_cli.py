@@ -18,7 +18,7 @@ from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 from maas_local.config import render_overlay
 from maas_local.servers import bind
 
-E2E = Path(__file__).resolve().parents[2] / "manifests" / "e2e"
+E2E = Path(__file__).resolve().parents[3] / "manifests" / "e2e"
 
 
 def maas_local(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -59,7 +59,9 @@ def running(tmp_path: Path) -> Iterator[dict]:
         proc.wait(10)
 
 
-def test_seed_flow_mints_a_token_discovers_and_ends_in_429(running: dict) -> None:
+def test_seed_flow_mints_a_token_discovers_and_calls_the_model(running: dict) -> None:
+    """`up` serves and `token` gives an identity the stack accepts; the seed's 16 requests and
+    their 429 are the e2e suite's (tests/e2e/test_rate_limits.py, on a `maas-local up` too)."""
     token = maas_local("token", "alice", "--url", running["apiserver"])
     assert token.returncode == 0, token.stderr
     identity = token.stdout.strip()
@@ -73,12 +75,8 @@ def test_seed_flow_mints_a_token_discovers_and_ends_in_429(running: dict) -> Non
         maas = {"Authorization": f"Bearer {minted.json()['token']}"}
         first = http.get("/v1/models", headers=maas).json()["data"][0]
         body = {"model": first["id"], "prompt": "Not really understood prompt", "max_prompts": 40}
-        statuses = [
-            http.post(f"{first['url']}/v1/chat/completions", headers=maas, json=body).status_code
-            for _ in range(16)
-        ]
-    assert statuses[0] == 200, statuses
-    assert 429 in statuses, f"the seed's 16 requests never saw a 429: {statuses}"
+        called = http.post(f"{first['url']}/v1/chat/completions", headers=maas, json=body)
+    assert called.status_code == 200, f"expected 200, got {called.status_code} {called.text}"
 
 
 def test_port_in_use_is_a_clear_error() -> None:

@@ -12,7 +12,7 @@ import yaml
 from maas_local.config import Limit, ManifestError, load_config, render_overlay
 from maas_local.config.windows import window_seconds
 
-E2E = Path(__file__).resolve().parents[2] / "manifests" / "e2e"
+E2E = Path(__file__).resolve().parents[3] / "manifests" / "e2e"
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from maas_local.config import Limit, StackConfig, load_config
 from maas_local.faults import CATALOGUE, UnknownFault, validate
 from maas_local.stack import StackUrls, running_stack
 
-E2E_OVERLAY = Path(__file__).resolve().parents[2] / "manifests" / "e2e"
+E2E_OVERLAY = Path(__file__).resolve().parents[3] / "manifests" / "e2e"
 MODEL = ("llm", "facebook-opt-125m-simulated")
 PREMIUM_MODEL = ("llm", "premium-simulated")
 MODEL_IDS = sorted(name for _, name in (MODEL, PREMIUM_MODEL))

@@ -3,12 +3,16 @@
 Most tests go through the whole running stack (`stack`). A few need a gateway wired differently
 (a counting tier lookup, a model that is down, a slow model): `side` serves such gateways next
 to the stack, sharing its API server. Every test that counts against a limit uses fresh users.
+
+What each tier may call and how much is the e2e suite's to prove against this stack
+(tests/e2e/test_rejections.py, test_rate_limits.py, test_token_limits.py); these tests check how
+the gateway applies what it is told, with the tier, model and figures taken from the
+configuration rather than written out.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 import uuid
 from collections import Counter
@@ -25,15 +29,15 @@ from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from maas_local.config import StackConfig
 from maas_local.gateway.app import build_app as build_gateway
+from maas_local.maas_api.naming import tier_group
 from maas_local.servers import Component, ServerGroup, bind, serve_in_thread, url_of
 from maas_local.simulator import SimulatorConfig
 from maas_local.simulator import build_app as build_simulator
 from maas_local.stack import StackUrls
 
 MODEL = ("llm", "facebook-opt-125m-simulated")
-PREMIUM_MODEL = ("llm", "premium-simulated")
 FREE = "tier-free-users"
-PREMIUM = "tier-premium-users"
+"""A group of the manifests' tiers, for the tests that only need some user the stack serves."""
 REQUEST_ID = "x-e2e-request-id"
 # A tier the lookup stub answers with that no limit names: requests through it count nowhere.
 UNLIMITED_TIER = "unlisted"
@@ -66,15 +70,6 @@ def stream_events(resp: httpx.Response) -> list[str]:
     ]
 
 
-def streamed_usage(events: list[str]) -> int:
-    totals = [
-        chunk["usage"]["total_tokens"]
-        for chunk in (json.loads(e) for e in events if e != "[DONE]")
-        if chunk.get("usage")
-    ]
-    return totals[-1] if totals else 0
-
-
 def big_prompt(token_limit: int) -> str:
     """A prompt of about 60% of the token budget: the second answer crosses the limit."""
     return "word " * max(1, token_limit * 6 // 10)
@@ -83,6 +78,64 @@ def big_prompt(token_limit: int) -> str:
 def assert_empty_reply(resp: httpx.Response, status: int) -> None:
     assert resp.status_code == status, f"expected {status}, got {resp.status_code} {resp.text!r}"
     assert resp.content == b"", f"expected an empty body, got {resp.content!r}"
+
+
+# --- what the configuration says --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limited:
+    """The lowest tier of the configuration with both limits, as the limit tests use it."""
+
+    name: str
+    group: str
+    """A group of the tier: a fresh user holding it gets MaaS tokens of this tier."""
+    requests: int
+    """Requests per window."""
+    tokens: int
+    """Tokens per window."""
+
+
+@pytest.fixture(scope="module")
+def limited(stack_config: StackConfig) -> Limited:
+    """The lowest level has the smallest limits, the cheapest to reach; it is also the tier a
+    user's `system:authenticated` group maps to in the manifests, so it is the user's tier."""
+    tiers = sorted(
+        (
+            t
+            for t in stack_config.tiers
+            if t.name in stack_config.request_limits and t.name in stack_config.token_limits
+        ),
+        key=lambda t: t.level,
+    )
+    assert tiers, "the configuration gives no tier both a request and a token limit"
+    tier = tiers[0]
+    return Limited(
+        tier.name,
+        tier.groups[0],
+        stack_config.request_limits[tier.name].limit,
+        stack_config.token_limits[tier.name].limit,
+    )
+
+
+@pytest.fixture(scope="module")
+def denied_model(stack_config: StackConfig, limited: Limited) -> tuple[str, str]:
+    """A model no RoleBinding of the configuration lets `limited`'s tokens call.
+
+    A binding counts as granting if it names the tier's group and any rule of it could cover the
+    model: so the model picked is one the API server's SubjectAccessReview surely denies."""
+    group = tier_group(stack_config.instance, limited.name)
+    for model in stack_config.models:
+        granted = any(
+            group in binding.groups
+            and binding.namespace in (None, model.namespace)
+            and any(not rule.resource_names or model.name in rule.resource_names
+                    for rule in binding.rules)
+            for binding in stack_config.bindings
+        )  # fmt: skip
+        if not granted:
+            return model.namespace, model.name
+    pytest.fail(f"the configuration lets tier {limited.name} call every model: nothing to deny")
 
 
 # --- gateways wired differently, next to the stack ------------------------------------------
@@ -272,153 +325,64 @@ def test_revoked_maas_token_is_401_at_model(
 # --- Authorino: authorization ------------------------------------------------------------------
 
 
-def test_free_tier_is_403_at_premium_model(
-    stack: StackUrls, http: httpx.Client, maas_token: Callable[..., str]
+def test_rbac_denial_is_empty_403_with_authorinos_reason_for_a_review_without_one(
+    stack: StackUrls,
+    http: httpx.Client,
+    maas_token: Callable[..., str],
+    limited: Limited,
+    denied_model: tuple[str, str],
 ) -> None:
-    resp = chat(http, stack.gateway, maas_token(FREE), model=PREMIUM_MODEL)
+    resp = chat(http, stack.gateway, maas_token(limited.group), model=denied_model)
     assert_empty_reply(resp, 403)
     # Authorino's reason for a SubjectAccessReview denial; plain RBAC gives the review no reason.
     reason = resp.headers.get("x-ext-auth-reason")
     assert reason == "not authorized: unknown reason", resp.headers
 
 
-def test_premium_tier_reaches_premium_model(
-    stack: StackUrls, http: httpx.Client, maas_token: Callable[..., str]
-) -> None:
-    resp = chat(http, stack.gateway, maas_token(PREMIUM), model=PREMIUM_MODEL)
-    assert resp.status_code == 200, f"expected 200, got {resp.status_code} {resp.text}"
-
-
 # --- Limitador: requests -----------------------------------------------------------------------
 
 
-def test_free_tier_request_limit_is_reached_exactly_at_limit(
-    stack: StackUrls,
-    http: httpx.Client,
-    maas_token: Callable[..., str],
-    stack_config: StackConfig,
+def test_limitadors_429_is_plain_text_without_rate_limit_headers(
+    stack: StackUrls, http: httpx.Client, maas_token: Callable[..., str], limited: Limited
 ) -> None:
-    limit = stack_config.request_limits["free"].limit
-    token = maas_token(FREE)
-    statuses = [chat(http, stack.gateway, token, max_tokens=1).status_code for _ in range(limit)]
-    assert statuses == [200] * limit, f"expected {limit} admitted requests, got {statuses}"
+    """Only the status and body are e2e promises; the rest of the reply is Limitador's own."""
+    token = maas_token(limited.group)
+    statuses = [
+        chat(http, stack.gateway, token, max_tokens=1).status_code for _ in range(limited.requests)
+    ]
+    assert statuses == [200] * limited.requests, (
+        f"expected {limited.requests} admitted requests, got {statuses}"
+    )
     denied = chat(http, stack.gateway, token, max_tokens=1)
     assert denied.status_code == 429, (
-        f"expected 429 at request {limit + 1}, got {denied.status_code}"
+        f"expected 429 at request {limited.requests + 1}, got {denied.status_code}"
     )
     assert denied.text == "Too Many Requests\n", f"expected Limitador's body, got {denied.text!r}"
     assert denied.headers.get("content-type") == "text/plain", denied.headers
     assert not any(h.startswith("x-ratelimit") for h in denied.headers), denied.headers
 
 
-def test_request_limit_is_counted_per_user(
-    stack: StackUrls,
-    http: httpx.Client,
-    maas_token: Callable[..., str],
-    stack_config: StackConfig,
-) -> None:
-    limit = stack_config.request_limits["free"].limit
-    first = maas_token(FREE)
-    statuses = [
-        chat(http, stack.gateway, first, max_tokens=1).status_code for _ in range(limit + 1)
-    ]
-    assert statuses[-1] == 429, f"expected the first user limited, got {statuses}"
-    other = chat(http, stack.gateway, maas_token(FREE), max_tokens=1)
-    assert other.status_code == 200, f"expected a second user unaffected, got {other.status_code}"
-
-
-def test_premium_tier_is_not_limited_at_16_requests(
-    stack: StackUrls, http: httpx.Client, maas_token: Callable[..., str]
-) -> None:
-    token = maas_token(PREMIUM)
-    statuses = [chat(http, stack.gateway, token, max_tokens=1).status_code for _ in range(16)]
-    assert statuses == [200] * 16, f"expected 16 admitted premium requests, got {statuses}"
-
-
-def test_requests_denied_by_rbac_do_not_count(
-    stack: StackUrls,
-    http: httpx.Client,
-    maas_token: Callable[..., str],
-    stack_config: StackConfig,
-) -> None:
-    limit = stack_config.request_limits["free"].limit
-    token = maas_token(FREE)
-    denied = [
-        chat(http, stack.gateway, token, model=PREMIUM_MODEL).status_code for _ in range(limit + 2)
-    ]
-    assert denied == [403] * (limit + 2), f"expected RBAC denials, got {denied}"
-    statuses = [chat(http, stack.gateway, token, max_tokens=1).status_code for _ in range(limit)]
-    assert statuses == [200] * limit, f"expected the whole quota left after 403s, got {statuses}"
-
-
 # --- Limitador: tokens -------------------------------------------------------------------------
 
-
-def test_token_limit_admits_until_budget_used_then_429(
-    stack: StackUrls,
-    http: httpx.Client,
-    maas_token: Callable[..., str],
-    stack_config: StackConfig,
-) -> None:
-    budget = stack_config.token_limits["free"].limit
-    max_requests = stack_config.request_limits["free"].limit
-    token, used, crossed = maas_token(FREE), 0, False
-    while used < budget:
-        assert max_requests > 0, f"the request limit ran out before {budget} tokens were used"
-        resp = chat(http, stack.gateway, token, prompt=big_prompt(budget), max_tokens=1)
-        assert resp.status_code == 200, (
-            f"expected admission at {used}/{budget} tokens, got {resp.status_code}"
-        )
-        crossed = crossed or used + resp.json()["usage"]["total_tokens"] > budget
-        used += resp.json()["usage"]["total_tokens"]
-        max_requests -= 1
-    assert crossed, f"expected the last admitted request to overshoot {budget}, used {used}"
-    denied = chat(http, stack.gateway, token, max_tokens=1)
-    assert denied.status_code == 429, (
-        f"expected 429 after {used}/{budget} tokens, got {denied.status_code}"
-    )
-    assert denied.text == "Too Many Requests\n", f"expected Limitador's body, got {denied.text!r}"
-
-
-def test_streamed_usage_counts_against_token_limit(
-    stack: StackUrls,
-    http: httpx.Client,
-    maas_token: Callable[..., str],
-    stack_config: StackConfig,
-) -> None:
-    budget = stack_config.token_limits["free"].limit
-    token, used = maas_token(FREE), 0
-    options = {"stream": True, "stream_options": {"include_usage": True}, "max_tokens": 1}
-    for _ in range(stack_config.request_limits["free"].limit - 1):
-        if used >= budget:
-            break
-        resp = chat(http, stack.gateway, token, prompt=big_prompt(budget), **options)
-        assert resp.status_code == 200, (
-            f"expected admission at {used}/{budget}, got {resp.status_code}"
-        )
-        used += streamed_usage(stream_events(resp))
-    assert used >= budget, f"expected streams to use the budget {budget}, used {used}"
-    denied = chat(http, stack.gateway, token, max_tokens=1)
-    assert denied.status_code == 429, (
-        f"expected 429 after {used} streamed tokens, got {denied.status_code}"
-    )
+STREAMS_WITHOUT_USAGE = 3
+"""Streams of a prompt worth 60% of the budget each: counted, the third would be refused."""
 
 
 def test_stream_without_include_usage_is_not_counted(
-    stack: StackUrls,
-    http: httpx.Client,
-    maas_token: Callable[..., str],
-    stack_config: StackConfig,
+    stack: StackUrls, http: httpx.Client, maas_token: Callable[..., str], limited: Limited
 ) -> None:
-    budget = stack_config.token_limits["free"].limit
-    token = maas_token(FREE)
+    assert limited.requests > STREAMS_WITHOUT_USAGE, (
+        f"tier {limited.name}'s request limit {limited.requests} would refuse the streams first"
+    )
+    token = maas_token(limited.group)
+    prompt = big_prompt(limited.tokens)
     statuses = [
-        chat(
-            http, stack.gateway, token, prompt=big_prompt(budget), stream=True, max_tokens=1
-        ).status_code
-        for _ in range(3)
+        chat(http, stack.gateway, token, prompt=prompt, stream=True, max_tokens=1).status_code
+        for _ in range(STREAMS_WITHOUT_USAGE)
     ]
-    assert statuses == [200] * 3, f"expected streams without usage to count nothing, got {statuses}"
+    assert statuses == [200] * STREAMS_WITHOUT_USAGE, (
+        f"expected streams without usage to count nothing, got {statuses}"
+    )
 
 
 # --- forwarding ----------------------------------------------------------------------------------
@@ -474,15 +438,17 @@ def test_denied_request_never_reaches_the_model(
     http: httpx.Client,
     maas_token: Callable[..., str],
     user_token: Callable[..., str],
+    limited: Limited,
+    denied_model: tuple[str, str],
     denial: str,
 ) -> None:
-    token = user_token(FREE) if denial == "401" else maas_token(FREE)
+    token = user_token(limited.group) if denial == "401" else maas_token(limited.group)
     request_id = uuid.uuid4().hex
-    body = {"model": PREMIUM_MODEL[1], "messages": [{"role": "user", "content": "hi"}]}
+    body = {"model": denied_model[1], "messages": [{"role": "user", "content": "hi"}]}
     headers = {**bearer(token), REQUEST_ID: request_id}
-    resp = http.post(stack.gateway + model_path(PREMIUM_MODEL), headers=headers, json=body)
+    resp = http.post(stack.gateway + model_path(denied_model), headers=headers, json=body)
     assert resp.status_code == int(denial), f"expected {denial}, got {resp.status_code}"
-    served = http.get(f"{stack.models[PREMIUM_MODEL]}/_local/served").json()["ids"]
+    served = http.get(f"{stack.models[denied_model]}/_local/served").json()["ids"]
     assert request_id not in served, f"expected the denied request {request_id} not served"
 
 
@@ -546,13 +512,10 @@ def test_tier_lookup_repeats_after_ttl(
 
 
 def test_failed_tier_lookup_applies_no_limit(
-    side: Side,
-    http: httpx.Client,
-    maas_token: Callable[..., str],
-    stack_config: StackConfig,
+    side: Side, http: httpx.Client, maas_token: Callable[..., str], limited: Limited
 ) -> None:
-    token = maas_token(FREE)
-    count = stack_config.request_limits["free"].limit + 1
+    token = maas_token(limited.group)
+    count = limited.requests + 1
     statuses = [
         chat(http, side.failing_lookup, token, max_tokens=1).status_code for _ in range(count)
     ]

@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ import pytest
 
 from maas_local.config import StackConfig, Tier
 from maas_local.maas_api.app import build_app
+from maas_local.maas_api.naming import tier_group, tier_namespace
 from maas_local.servers import Component, ServerGroup, bind, serve_in_thread
 
 if TYPE_CHECKING:
@@ -59,6 +60,23 @@ def _sa_name(username: str) -> str:
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def _tier_of(config: StackConfig, groups: Sequence[str]) -> Tier | None:
+    """The tier rule, written out independently of maas-api's code: the highest level holding
+    any of the groups, a tier also holding its namespace's ServiceAccount group."""
+    holding = [
+        tier
+        for tier in config.tiers
+        if any(g in tier.groups or g == tier_group(config.instance, tier.name) for g in groups)
+    ]
+    return max(holding, key=lambda tier: tier.level, default=None)
+
+
+def _top_tier(config: StackConfig) -> Tier:
+    """The highest tier of the configuration: a user of its first group is in it, whatever
+    tier `system:authenticated` maps to."""
+    return max(config.tiers, key=lambda tier: tier.level)
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -166,10 +184,11 @@ def test_token_claims_name_the_tier_service_account(
     stack_config: StackConfig,
     audience: str,
 ) -> None:
+    tier = _top_tier(stack_config)
     username = f"Claims.User-{uuid.uuid4().hex[:6]}@Example.COM"
-    token = mint(user_token("premium-group", username=username)).json()["token"]
+    token = mint(user_token(tier.groups[0], username=username)).json()["token"]
     got = claims(token)
-    namespace = f"{stack_config.instance}-tier-premium"
+    namespace = tier_namespace(stack_config.instance, tier.name)
     name = _sa_name(username)
     assert got["aud"] == [audience], f"expected aud [{audience}], got {got['aud']}"
     assert got["sub"] == f"system:serviceaccount:{namespace}:{name}", got["sub"]
@@ -179,29 +198,26 @@ def test_token_claims_name_the_tier_service_account(
     assert k8s["serviceaccount"]["uid"], f"the SA uid claim is empty: {k8s}"
 
 
-@pytest.mark.parametrize(
-    ("groups", "tier"),
-    [
-        ((), "free"),
-        (("tier-free-users",), "free"),
-        (("premium-group",), "premium"),
-        (("tier-premium-users", "tier-free-users"), "premium"),
-        (("premium-group", "admin-group"), "enterprise"),
-        (("enterprise-group",), "enterprise"),
-    ],
-)
 def test_token_is_minted_in_the_highest_tier_namespace(
     mint: Callable[..., httpx.Response],
     user_token: Callable[..., str],
     claims: Callable[[str], dict[str, Any]],
     stack_config: StackConfig,
-    groups: tuple[str, ...],
-    tier: str,
 ) -> None:
-    token = mint(user_token(*groups)).json()["token"]
-    namespace = claims(token)["kubernetes.io"]["namespace"]
-    expected = f"{stack_config.instance}-tier-{tier}"
-    assert namespace == expected, f"groups {groups}: expected {expected}, got {namespace}"
+    """Users of each tier's first group, of every tier's first group in both orders, and with no
+    group but the `system:authenticated` every user holds (when a tier holds that)."""
+    firsts = [tier.groups[0] for tier in stack_config.tiers]
+    cases = [[first] for first in firsts] + [firsts, firsts[::-1], []]
+    wrong = {}
+    for groups in cases:
+        tier = _tier_of(stack_config, [*groups, "system:authenticated"])
+        if tier is None:
+            continue
+        expected = tier_namespace(stack_config.instance, tier.name)
+        namespace = claims(mint(user_token(*groups)).json()["token"])["kubernetes.io"]["namespace"]
+        if namespace != expected:
+            wrong[str(groups)] = f"expected {expected}, got {namespace}"
+    assert not wrong, f"tokens minted in the wrong tier namespace, by the user's groups: {wrong}"
 
 
 @pytest.mark.parametrize("expiration", ["", "0", 0])
@@ -420,12 +436,13 @@ def test_tier_namespace_and_service_account_carry_the_contract_labels(
     stack_config: StackConfig,
     http: httpx.Client,
 ) -> None:
-    k8s = claims(mint(user_token("tier-premium-users")).json()["token"])["kubernetes.io"]
+    tier = _top_tier(stack_config)
+    k8s = claims(mint(user_token(tier.groups[0])).json()["token"])["kubernetes.io"]
     common = {
         "app.kubernetes.io/component": "token-issuer",
         "app.kubernetes.io/part-of": "maas-api",
         "maas.opendatahub.io/instance": stack_config.instance,
-        "maas.opendatahub.io/tier": "premium",
+        "maas.opendatahub.io/tier": tier.name,
     }
     ns_url = f"{stack.apiserver}/api/v1/namespaces/{k8s['namespace']}"
     ns_labels = http.get(ns_url).json()["metadata"]["labels"]
@@ -493,9 +510,12 @@ def test_unreachable_apiserver_fails_model_listing_with_500(
     assert (resp.status_code, resp.json()) == (500, FAILED_MODELS), resp.text
 
 
-def test_tier_lookup_needs_no_apiserver(unreachable_maas_api: str, http: httpx.Client) -> None:
-    resp = http.post(f"{unreachable_maas_api}/v1/tiers/lookup", json={"groups": ["premium-group"]})
-    assert (resp.status_code, resp.json()) == (200, {"tier": "premium"}), resp.text
+def test_tier_lookup_needs_no_apiserver(
+    unreachable_maas_api: str, http: httpx.Client, stack_config: StackConfig
+) -> None:
+    tier = _top_tier(stack_config)
+    resp = http.post(f"{unreachable_maas_api}/v1/tiers/lookup", json={"groups": [tier.groups[0]]})
+    assert (resp.status_code, resp.json()) == (200, {"tier": tier.name}), resp.text
 
 
 def test_groups_matching_no_tier_fail_token_generation_with_500(
@@ -628,23 +648,23 @@ def test_models_list_every_llm_inference_service(
 # --------------------------------------------------------------------------- tier lookup
 
 
-@pytest.mark.parametrize(
-    ("groups", "tier"),
-    [
-        (["system:authenticated"], "free"),
-        (["tier-premium-users"], "premium"),
-        (["system:authenticated", "tier-enterprise-users"], "enterprise"),
-        (["system:authenticated", "premium-group", "admin-group"], "enterprise"),
-        (["unknown", "premium-group"], "premium"),
-        (["system:serviceaccounts:maas-default-gateway-tier-premium"], "premium"),
-        (["system:serviceaccounts:maas-default-gateway-tier-enterprise"], "enterprise"),
-    ],
-)
 def test_tier_lookup_picks_the_highest_tier(
-    stack: StackUrls, http: httpx.Client, groups: list[str], tier: str
+    stack: StackUrls, http: httpx.Client, stack_config: StackConfig
 ) -> None:
-    resp = http.post(f"{stack.maas_api}/v1/tiers/lookup", json={"groups": groups})
-    assert (resp.status_code, resp.json()) == (200, {"tier": tier}), f"{groups}: {resp.text}"
+    """Each group of each tier alone, each tier's ServiceAccount group, every tier's first group
+    in both orders, and a group in no tier next to one that is."""
+    firsts = [tier.groups[0] for tier in stack_config.tiers]
+    cases = [[group] for tier in stack_config.tiers for group in tier.groups]
+    cases += [[tier_group(stack_config.instance, tier.name)] for tier in stack_config.tiers]
+    cases += [firsts, firsts[::-1], ["no-tier-holds-this-group", firsts[0]]]
+    wrong = {}
+    for groups in cases:
+        tier = _tier_of(stack_config, groups)
+        assert tier is not None, f"the test's case {groups} is in no tier"
+        resp = http.post(f"{stack.maas_api}/v1/tiers/lookup", json={"groups": groups})
+        if (resp.status_code, resp.json()) != (200, {"tier": tier.name}):
+            wrong[str(groups)] = f"expected 200 {tier.name}, got {resp.status_code} {resp.text}"
+    assert not wrong, f"tier lookups that did not pick the highest tier: {wrong}"
 
 
 def test_tier_lookup_of_unknown_groups_is_404(stack: StackUrls, http: httpx.Client) -> None:

@@ -26,7 +26,7 @@ from maas_local.maas_api.commits import (
     commit_of_image,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 E2E = ROOT / "manifests" / "e2e"
 PIN = "e38c15ede28fcf2bdac9d93224bcc3741f93c459"
 MODEL_NAME_IDS = "a285d66124a8fd11c6f41e2dea4bc54c273b4e18"
