@@ -10,6 +10,7 @@ it belongs to the process that outlives every xdist worker (see `shared_run`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,10 +32,12 @@ from maas_e2e.targets.leftovers import remove_earlier_runs
 from maas_e2e.targets.live import identity_gaps
 from maas_e2e.targets.metrics import limitador_calls
 from maas_e2e.targets.preflight import preflight
-from maas_e2e.targets.readiness import LOG, GatewayProbe, Poller, StackWatch
 from maas_e2e.targets.shared_run import IdentityRecord, RunState
-from maas_e2e.targets.traffic import GatewayClient
+from maas_e2e.targets.status import StackWatch
+from maas_e2e.targets.traffic import GatewayClient, GatewayProbe
+from maas_e2e.targets.waiting import Poller
 
+LOG = logging.getLogger("maas_e2e.cluster")
 JWKS_PATH = "/openid/v1/jwks"
 INSTALLED_STACK_TIMEOUT_S = 120.0
 NO_LEAK_PROOF = "no bring-up leak proof is known to this target"

@@ -36,8 +36,8 @@ from maas_e2e.targets.accounts import ProbeIdentities
 from maas_e2e.targets.base import Identity, TargetUnavailable
 from maas_e2e.targets.kube import KubeError
 from maas_e2e.targets.metrics import MetricsUnreadable
-from maas_e2e.targets.readiness import Pending
 from maas_e2e.targets.traffic import TRANSPORT_ERRORS, ModelCall, Reply, Send
+from maas_e2e.targets.waiting import Pending
 
 UNAUTHENTICATED = "a model request without a token gets 401"
 REACHES_MODEL = "a model request with a fresh MaaS token gets 200"

@@ -15,6 +15,7 @@ together with what it created, the test identities, and the tier namespaces maas
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,9 +30,11 @@ from maas_e2e.targets import ownership
 from maas_e2e.targets.base import TargetUnavailable
 from maas_e2e.targets.kube import Kube, KubectlResult, KubeError
 from maas_e2e.targets.leftovers import Removal, tier_namespaces
-from maas_e2e.targets.readiness import LOG, Pending, Poller, fetch, object_key
 from maas_e2e.targets.shared_run import IdentityRecord, RunState
+from maas_e2e.targets.status import fetch, object_key
+from maas_e2e.targets.waiting import Pending, Poller
 
+LOG = logging.getLogger("maas_e2e.cluster")
 FIELD_MANAGER = "maas-e2e"
 APPLY_TIMEOUT_S = 120.0
 

@@ -14,7 +14,7 @@ from maas_e2e.manifests import RenderedManifests, object_ref
 from maas_e2e.redaction import redact_text
 from maas_e2e.targets.kube import Kube, KubeError, items
 from maas_e2e.targets.policies import describe, gateway_policies
-from maas_e2e.targets.readiness import MODEL_KIND, POLICY_KINDS, fetch, model_url
+from maas_e2e.targets.status import MODEL_KIND, POLICY_KINDS, fetch, model_url
 
 LOG_TAIL = 60
 EVENTS_PER_NAMESPACE = 15

@@ -21,7 +21,7 @@ from typing import Any
 from maas_e2e.manifests import object_ref
 from maas_e2e.targets.kube import Kube
 from maas_e2e.targets.openshift_route import trusted_route
-from maas_e2e.targets.readiness import gateway_addresses
+from maas_e2e.targets.status import gateway_addresses
 
 LOG = logging.getLogger("maas_e2e.cluster")
 

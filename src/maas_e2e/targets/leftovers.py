@@ -22,7 +22,7 @@ from maas_e2e.manifests import ManifestError, RenderedManifests, load_manifests,
 from maas_e2e.targets import ownership
 from maas_e2e.targets.base import TargetUnavailable
 from maas_e2e.targets.kube import Kube, KubeError, connect, items
-from maas_e2e.targets.readiness import fetch, refs_yaml
+from maas_e2e.targets.status import fetch, refs_yaml
 
 LOG = logging.getLogger("maas_e2e.cluster")
 DEFAULT_MANIFESTS = Path(__file__).resolve().parents[3] / "manifests" / "e2e"

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from maas_e2e.oidc import fetch_jwks
+from maas_e2e.polling import poll
 from maas_e2e.targets.base import Identity, TargetUnavailable
 
 START_TIMEOUT_S = 20.0
+START_POLL_S = 0.02
 STOP_TIMEOUT_S = 5.0
 HTTP_TIMEOUT_S = 5.0
 REVOCATION_SETTLE_S = 2.0
@@ -142,18 +143,15 @@ class LocalTarget:
 
 
 def _wait_for_ready_file(proc: subprocess.Popen, ready: Path, timeout: float) -> dict[str, Any]:
-    def poll() -> dict[str, Any] | None:
+    """What `maas-local up` wrote to its ready file (atomically, once every server listens);
+    a process that exits first fails at once instead of at the timeout."""
+
+    def read() -> dict[str, Any] | None:
         if proc.poll() is not None:
             raise TargetUnavailable(f"maas-local exited with code {proc.returncode} before serving")
         return json.loads(ready.read_text()) if ready.exists() else None
 
-    retrying = Retrying(
-        stop=stop_after_delay(timeout),
-        wait=wait_fixed(0.02),
-        retry=retry_if_result(lambda info: info is None),
-        retry_error_callback=lambda _state: None,
-    )
-    info = retrying(poll)
+    info = poll(read, lambda info: info is not None, within=timeout, every=START_POLL_S).last
     if info is not None:
         return info
     raise TargetUnavailable(f"maas-local did not report ready within {timeout:.0f}s")

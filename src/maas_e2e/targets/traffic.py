@@ -3,21 +3,28 @@
 The readiness and leak probes only need a status, the response headers and the body of a few
 requests; `Send` is that, and `HttpGateway` does it over real HTTP with the suite's TLS settings
 (and, where the gateway's listener wants its hostname, that hostname as Host: see `host_pin`).
+`GatewayProbe` is the first of them: the gateway answers at all, and Authorino guards it.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import httpx
 
+from maas_e2e.expected import Model
 from maas_e2e.host_pin import pin_host
+from maas_e2e.targets.waiting import Pending
 
 PROBE_TIMEOUT_S = 10.0
 PROBE_PROMPT = [{"role": "user", "content": "maas-e2e bring-up probe"}]
+# Authorino's answer to a request without credentials: proof that the route and its policy work.
+PROBE_STATUS = 401
+
+Probe = Callable[[str], int]
 
 
 @dataclass(frozen=True)
@@ -91,3 +98,39 @@ class ModelCall:
 
 
 TRANSPORT_ERRORS = (httpx.HTTPError, OSError)
+
+
+class GatewayProbe:
+    """Requests without credentials through the gateway, to maas-api's route and to each
+    model: Authorino's 401 proves routing, the AuthPolicies and the data plane all work."""
+
+    def __init__(self, probe: Probe, gateway_url: str, models: Iterable[Model]) -> None:
+        self.probe = probe
+        self.urls = [f"{gateway_url}/v1/models"] + [
+            f"{gateway_url}{m.path}/v1/models" for m in models
+        ]
+
+    def pending(self) -> list[Pending]:
+        found = []
+        for url in self.urls:
+            try:
+                status = self.probe(url)
+            except TRANSPORT_ERRORS as exc:
+                found.append(Pending(f"GET {url}", f"no answer: {exc}", _PROBE_HINT))
+                continue
+            if status != PROBE_STATUS:
+                state = f"answered {status}, want {PROBE_STATUS} from Authorino (no credentials)"
+                found.append(Pending(f"GET {url}", state, _PROBE_HINT))
+        return found
+
+
+_PROBE_HINT = (
+    "the gateway must route it and Authorino must guard it; if this address is not reachable "
+    "from here, pass --maas-gateway-url"
+)
+
+
+def http_probe(verify: ssl.SSLContext | bool) -> HttpGateway:
+    """The gateway over real HTTP with the suite's TLS settings: a `Probe` for the gateway
+    probe, and `send` for the data-plane probes."""
+    return HttpGateway(verify)

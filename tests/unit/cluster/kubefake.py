@@ -24,10 +24,10 @@ from maas_e2e.manifests import RenderedManifests, load_manifests
 from maas_e2e.targets.kube import Kube, KubectlResult
 from maas_e2e.targets.metrics import SERVED_METRIC
 from maas_e2e.targets.policies import GATEWAY_POLICY_RESOURCES
-from maas_e2e.targets.readiness import Poller
 from maas_e2e.targets.traffic import Reply
+from maas_e2e.targets.waiting import Poller
 
-E2E_OVERLAY = Path(__file__).resolve().parents[2] / "manifests" / "e2e"
+E2E_OVERLAY = Path(__file__).resolve().parents[3] / "manifests" / "e2e"
 Answer = dict[str, Any] | Callable[[str | None], dict[str, Any] | str]
 
 

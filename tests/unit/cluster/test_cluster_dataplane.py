@@ -41,9 +41,9 @@ from maas_e2e.targets.dataplane import (
     usable_headers,
 )
 from maas_e2e.targets.metrics import MetricsUnreadable, limitador_calls
-from maas_e2e.targets.readiness import NotReady
 from maas_e2e.targets.shared_run import RunState
 from maas_e2e.targets.traffic import ModelCall, Reply
+from maas_e2e.targets.waiting import NotReady
 
 GW = "https://maas.apps.example.com"
 MODEL = ModelCall(GW, "/llm/facebook-opt-125m-simulated", "facebook-opt-125m-simulated", "t")

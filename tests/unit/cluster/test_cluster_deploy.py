@@ -18,8 +18,8 @@ from maas_e2e.targets.deploy import (
     route_auth_policies,
     teardown,
 )
-from maas_e2e.targets.readiness import NotReady
 from maas_e2e.targets.shared_run import IdentityRecord, RunState
+from maas_e2e.targets.waiting import NotReady
 
 API_TOKEN = jwt_with({"aud": ["https://kubernetes.default.svc"], "sub": "x"})
 WEBHOOK_DOWN = (

@@ -5,6 +5,7 @@ How the gateway is found: test_cluster_gateway_discovery.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,9 @@ from kubefake import (
     with_status,
 )
 
-from maas_e2e.targets.readiness import GatewayProbe, NotReady, Pending, StackWatch
+from maas_e2e.targets.status import StackWatch
+from maas_e2e.targets.traffic import GatewayProbe
+from maas_e2e.targets.waiting import NotReady, Pending
 
 
 def test_poller_returns_once_nothing_is_pending() -> None:
@@ -54,6 +57,34 @@ def test_poller_never_waits_past_its_deadline() -> None:
             lambda: [Pending("a", "b")], deadline=30, stage="s"
         )
     assert clock.now == 30, f"expected to stop at the deadline (30), stopped at {clock.now}"
+
+
+def test_poller_logs_only_when_what_is_pending_changes(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    gateway = Pending("Gateway a/b", "Programmed=False")
+    model = Pending("LLMInferenceService c/d", "Ready=False")
+    answers = iter([[gateway, model], [gateway, model], [gateway], [gateway], []])
+    with caplog.at_level(logging.INFO, "maas_e2e.cluster"):
+        fake_poller(clock).until_ready(lambda: next(answers), deadline=60, stage="stage")
+    assert caplog.messages == [
+        "stage: waiting for Gateway a/b (Programmed=False); LLMInferenceService c/d (Ready=False)",
+        "stage: waiting for Gateway a/b (Programmed=False)",
+        "stage: done",
+    ], caplog.messages
+
+
+def test_poller_checks_once_when_a_shared_deadline_is_already_spent() -> None:
+    clock = FakeClock()
+    clock.now = 100.0
+    checks: list[float] = []
+
+    def check() -> list[Pending]:
+        checks.append(clock.now)
+        return [] if len(checks) > 1 else [Pending("a", "b")]
+
+    with pytest.raises(NotReady, match="s: still waiting after 0s for:\n  - a: b"):
+        fake_poller(clock).until_ready(check, deadline=90, stage="s")
+    assert checks == [100.0], "one look, no wait, past the deadline"
 
 
 def _watch(transform: Callable[[dict[str, Any]], dict[str, Any] | None], **kw: bool) -> list:
