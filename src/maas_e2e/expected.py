@@ -3,7 +3,8 @@
 No test hard-codes a tier, limit, window, audience or model name: they all come from here, so
 changing the manifests changes what the suite expects. Each rule is read the way the real
 components read it (maas-api's tier mapping, Kuadrant's policies, Kubernetes RBAC), written
-independently of the embedded stack.
+independently of the embedded stack. Which tiers may use a model is Kubernetes RBAC's answer,
+which `maas_e2e.rbac` evaluates.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ import yaml
 from maas_e2e.maas_api_commits import ID_FROM_MODEL_NAME, MaasApiCommit, UnknownMaasApi
 from maas_e2e.maas_api_commits import commit_of_image as maas_api_commit_of
 from maas_e2e.manifests import ManifestError, RenderedManifests, load_manifests, object_ref
+from maas_e2e.naming import expected_namespace
+from maas_e2e.rbac import may_post, namespace_group, service_account_groups
 
 TIER_CONFIGMAP = "tier-to-group-mapping"
 MAAS_API_NAME = "maas-api"
 IDENTITY_TIER_LABEL = "maas-e2e.opendatahub.io/tier"
-MODEL_API_GROUP = "serving.kserve.io"
-MODEL_RESOURCE = "llminferenceservices"
-MODEL_VERB = "post"
 
 _WINDOW = re.compile(r"([0-9]{1,5}(h|m|s|ms)){1,4}", re.ASCII)
 _WINDOW_PART = re.compile(r"([0-9]+)(ms|h|m|s)", re.ASCII)
@@ -173,11 +173,11 @@ class Expected:
 
     def tier_namespace(self, tier: str) -> str:
         """Where maas-api puts the service accounts (and so the tokens) of a tier."""
-        return f"{self.instance}-tier-{self.tier(tier).name}"
+        return expected_namespace(self.instance, self.tier(tier).name)
 
     def tier_group(self, tier: str) -> str:
         """The group every MaaS token of the tier carries, which maps it back to the tier."""
-        return f"system:serviceaccounts:{self.tier_namespace(tier)}"
+        return namespace_group(self.tier_namespace(tier))
 
     def tier_for_groups(self, groups: Iterable[str]) -> str | None:
         """The tier maas-api resolves for these groups: highest level first, ConfigMap order on
@@ -246,10 +246,6 @@ class _Reader:
             forbidden_reason=self.forbidden_reason(),
         )
 
-    def _fail(self, obj: Mapping[str, Any] | str, message: str) -> ManifestError:
-        where = obj if isinstance(obj, str) else object_ref(obj)
-        return ManifestError(f"{self.m.source}: {where}: {message}")
-
     def instance(self) -> str:
         """maas-api's INSTANCE_NAME if the Deployment sets it, else the Gateway's name."""
         if self.maas_api is not None:
@@ -259,7 +255,7 @@ class _Reader:
                     if env.get("name") != "INSTANCE_NAME":
                         continue
                     if not isinstance(env.get("value"), str) or not env["value"]:
-                        raise self._fail(
+                        raise self.m.error(
                             self.maas_api,
                             f"containers[{container.get('name')}].env INSTANCE_NAME must have a "
                             "literal non-empty value",
@@ -267,7 +263,7 @@ class _Reader:
                     return env["value"]
         gateways = self.m.of_kind("Gateway")
         if len(gateways) != 1:
-            raise self._fail(
+            raise self.m.error(
                 "Gateway",
                 f"expected exactly one Gateway to name the instance, found {len(gateways)} "
                 f"({', '.join(object_ref(g) for g in gateways) or 'none'}); "
@@ -278,59 +274,61 @@ class _Reader:
     def maas_api_commit(self) -> MaasApiCommit:
         """The maas-api commit the manifests pin, whose promises the suite then expects."""
         if self.maas_api is None:
-            raise self._fail("Deployment", f"no Deployment {MAAS_API_NAME!r}")
+            raise self.m.error("Deployment", f"no Deployment {MAAS_API_NAME!r}")
         containers = self.maas_api.get("spec", {}).get("template", {}).get("spec", {})
         images = [c.get("image") for c in containers.get("containers") or []]
         image = next((i for i in images if isinstance(i, str) and MAAS_API_NAME in i), None)
         if image is None:
-            raise self._fail(self.maas_api, f"no container runs a {MAAS_API_NAME} image: {images}")
+            raise self.m.error(
+                self.maas_api, f"no container runs a {MAAS_API_NAME} image: {images}"
+            )
         try:
             return maas_api_commit_of(image)
         except UnknownMaasApi as exc:
-            raise self._fail(self.maas_api, str(exc)) from None
+            raise self.m.error(self.maas_api, str(exc)) from None
 
     def tiers(self) -> tuple[Tier, ...]:
         namespace = self.maas_api["metadata"].get("namespace") if self.maas_api else None
         cm = self.m.find("ConfigMap", TIER_CONFIGMAP, namespace)
         if cm is None:
             where = f" in namespace {namespace!r}" if namespace else ""
-            raise self._fail("ConfigMap", f"no ConfigMap {TIER_CONFIGMAP!r}{where}")
+            raise self.m.error("ConfigMap", f"no ConfigMap {TIER_CONFIGMAP!r}{where}")
         text = (cm.get("data") or {}).get("tiers")
         if not isinstance(text, str):
-            raise self._fail(cm, "data.tiers is missing")
+            raise self.m.error(cm, "data.tiers is missing")
         try:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise self._fail(cm, f"data.tiers is not valid YAML: {exc}") from exc
+            raise self.m.error(cm, f"data.tiers is not valid YAML: {exc}") from exc
         if not isinstance(raw, list) or not raw:
-            raise self._fail(cm, "data.tiers must be a non-empty YAML list")
+            raise self.m.error(cm, "data.tiers must be a non-empty YAML list")
         tiers = [self._tier(cm, index, entry) for index, entry in enumerate(raw)]
         names = [t.name for t in tiers]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise self._fail(cm, f"data.tiers repeats tier names {duplicates}")
+            raise self.m.error(cm, f"data.tiers repeats tier names {duplicates}")
         return tuple(sorted(tiers, key=lambda t: t.level))
 
     def _tier(self, cm: Mapping[str, Any], index: int, entry: Any) -> Tier:
         field = f"data.tiers[{index}]"
         if not isinstance(entry, dict):
-            raise self._fail(cm, f"{field} is not a mapping")
+            raise self.m.error(cm, f"{field} is not a mapping")
         name = entry.get("name")
         if not isinstance(name, str) or not name:
-            raise self._fail(cm, f"{field}.name is missing")
+            raise self.m.error(cm, f"{field}.name is missing")
         # maas-api unmarshals a missing level as Go's zero value.
         level = entry.get("level", 0)
         if isinstance(level, bool) or not isinstance(level, int):
-            raise self._fail(cm, f"{field}.level of tier {name!r} must be an integer: {level!r}")
+            raise self.m.error(cm, f"{field}.level of tier {name!r} must be an integer: {level!r}")
         groups = entry.get("groups") or []
         if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-            raise self._fail(cm, f"{field}.groups of tier {name!r} must be a list of strings")
+            raise self.m.error(cm, f"{field}.groups of tier {name!r} must be a list of strings")
         return Tier(name=name, level=level, groups=tuple(groups))
 
     def _gateway_auth_policy(self) -> dict[str, Any]:
         policies = [p for p in self.m.of_kind("AuthPolicy") if _target(p).get("kind") == "Gateway"]
         if len(policies) != 1:
-            raise self._fail(
+            raise self.m.error(
                 "AuthPolicy",
                 f"expected exactly one AuthPolicy targeting a Gateway, found {len(policies)}",
             )
@@ -371,7 +369,7 @@ class _Reader:
             and (p["metadata"].get("namespace"), _target(p).get("name")) in routes
         ]
         if len(policies) != 1:
-            raise self._fail(
+            raise self.m.error(
                 "AuthPolicy",
                 "expected exactly one AuthPolicy targeting the HTTPRoute to Service maas-api, "
                 f"found {len(policies)}",
@@ -391,9 +389,9 @@ class _Reader:
                     or not audiences
                     or not all(isinstance(a, str) and a for a in audiences)
                 ):
-                    raise self._fail(policy, f"{field} is missing or empty")
+                    raise self.m.error(policy, f"{field} is missing or empty")
                 return audiences
-        raise self._fail(policy, "no authentication rule with kubernetesTokenReview")
+        raise self.m.error(policy, "no authentication rule with kubernetesTokenReview")
 
     def limits(self, kind: str, tier_names: set[str]) -> dict[str, Limit]:
         """Per tier, the single rate of the limit whose `when` is `auth.identity.tier == "t"`."""
@@ -408,31 +406,31 @@ class _Reader:
                     if tier is None:
                         continue
                     if tier not in tier_names:
-                        raise self._fail(policy, f"{field} is for unknown tier {tier!r}")
+                        raise self.m.error(policy, f"{field} is for unknown tier {tier!r}")
                     if tier in found:
-                        raise self._fail(policy, f"{field}: tier {tier!r} has a second {kind}")
+                        raise self.m.error(policy, f"{field}: tier {tier!r} has a second {kind}")
                     found[tier] = self._single_rate(policy, field, limit, limit_name)
             if any(limits for _, limits in sections) and len(found) == read:
                 # A policy whose limits the suite cannot attribute to tiers would turn every
                 # limit test into a skip: refuse it instead of passing vacuously.
-                raise self._fail(
+                raise self.m.error(
                     policy, 'no limit has a `auth.identity.tier == "<tier>"` predicate'
                 )
         return found
 
     def _limit_tier(self, policy: Mapping[str, Any], field: str, limit: Any) -> str | None:
         if not isinstance(limit, dict):
-            raise self._fail(policy, f"{field} is not a mapping")
+            raise self.m.error(policy, f"{field} is not a mapping")
         tiers = set()
         for index, when in enumerate(limit.get("when") or []):
             predicate = when.get("predicate") if isinstance(when, dict) else None
             if not isinstance(predicate, str):
-                raise self._fail(policy, f"{field}.when[{index}].predicate is missing")
+                raise self.m.error(policy, f"{field}.when[{index}].predicate is missing")
             match = _TIER_PREDICATE.fullmatch(predicate)
             if match:
                 tiers.add(match.group(2))
         if len(tiers) > 1:
-            raise self._fail(policy, f"{field}.when names several tiers {sorted(tiers)}")
+            raise self.m.error(policy, f"{field}.when names several tiers {sorted(tiers)}")
         return tiers.pop() if tiers else None
 
     def _single_rate(
@@ -440,11 +438,11 @@ class _Reader:
     ) -> Limit:
         rates = limit.get("rates")
         if not isinstance(rates, list) or len(rates) != 1 or not isinstance(rates[0], dict):
-            raise self._fail(policy, f"{field}.rates must hold exactly one rate, got {rates!r}")
+            raise self.m.error(policy, f"{field}.rates must hold exactly one rate, got {rates!r}")
         try:
             return Limit(amount=rates[0].get("limit"), window=rates[0].get("window"), name=name)
         except ValueError as exc:
-            raise self._fail(policy, f"{field}.rates[0]: {exc}") from exc
+            raise self.m.error(policy, f"{field}.rates[0]: {exc}") from exc
 
     def identity_namespaces(self, tier_names: set[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -453,9 +451,11 @@ class _Reader:
             if tier is None:
                 continue
             if tier not in tier_names:
-                raise self._fail(ns, f"label {IDENTITY_TIER_LABEL} names unknown tier {tier!r}")
+                raise self.m.error(ns, f"label {IDENTITY_TIER_LABEL} names unknown tier {tier!r}")
             if tier in found:
-                raise self._fail(ns, f"tier {tier!r} already has identity namespace {found[tier]}")
+                raise self.m.error(
+                    ns, f"tier {tier!r} already has identity namespace {found[tier]}"
+                )
             found[tier] = ns["metadata"]["name"]
         return found
 
@@ -465,19 +465,16 @@ class _Reader:
         for service in self.m.of_kind("LLMInferenceService"):
             namespace = service["metadata"].get("namespace")
             if not namespace:
-                raise self._fail(service, "metadata.namespace is missing")
+                raise self.m.error(service, "metadata.namespace is missing")
             name = service["metadata"]["name"]
             allowed = frozenset(
                 tier
                 for tier in tier_names
-                if self._may_post(
+                if may_post(
+                    self.m,
                     namespace,
                     name,
-                    {
-                        f"system:serviceaccounts:{instance}-tier-{tier}",
-                        "system:serviceaccounts",
-                        "system:authenticated",
-                    },
+                    service_account_groups(expected_namespace(instance, tier)),
                 )
             )
             model_name = ((service.get("spec") or {}).get("model") or {}).get("name")
@@ -503,38 +500,9 @@ class _Reader:
                     value = arg.partition("=")[2]
                 if value is not None:
                     if not value.isdigit() or int(value) < 1:
-                        raise self._fail(service, f"--max-model-len {value!r} is not a count")
+                        raise self.m.error(service, f"--max-model-len {value!r} is not a count")
                     return int(value)
         return DEFAULT_MAX_MODEL_LEN
-
-    def _may_post(self, namespace: str, name: str, groups: set[str]) -> bool:
-        """Kubernetes RBAC: may a token with these groups `post` this LLMInferenceService?"""
-        for binding in self._bindings_in(namespace):
-            if not any(
-                s.get("kind") == "Group" and s.get("name") in groups
-                for s in binding.get("subjects") or []
-            ):
-                continue
-            role = self._role_of(binding)
-            if role is not None and any(_grants(rule, name) for rule in role.get("rules") or []):
-                return True
-        return False
-
-    def _bindings_in(self, namespace: str) -> Iterator[dict[str, Any]]:
-        for binding in self.m.of_kind("RoleBinding"):
-            if binding["metadata"].get("namespace") is None:
-                raise self._fail(binding, "metadata.namespace is missing")
-            if binding["metadata"]["namespace"] == namespace:
-                yield binding
-        yield from self.m.of_kind("ClusterRoleBinding")
-
-    def _role_of(self, binding: Mapping[str, Any]) -> dict[str, Any] | None:
-        ref = binding.get("roleRef") or {}
-        if ref.get("kind") == "ClusterRole":
-            return self.m.find("ClusterRole", ref.get("name", ""))
-        if ref.get("kind") == "Role" and binding.get("kind") == "RoleBinding":
-            return self.m.find("Role", ref.get("name", ""), binding["metadata"]["namespace"])
-        raise self._fail(binding, f"roleRef.kind {ref.get('kind')!r} is not Role or ClusterRole")
 
 
 def _target(policy: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -552,17 +520,3 @@ def _policy_sections(spec: Mapping[str, Any], key: str) -> Iterator[tuple[str, d
     for path, section in candidates:
         if isinstance(section, dict):
             yield path, section
-
-
-def _grants(rule: Mapping[str, Any], name: str) -> bool:
-    def allows(field: str, value: str) -> bool:
-        values = rule.get(field) or []
-        return "*" in values or value in values
-
-    names = rule.get("resourceNames") or []
-    return (
-        allows("apiGroups", MODEL_API_GROUP)
-        and allows("resources", MODEL_RESOURCE)
-        and allows("verbs", MODEL_VERB)
-        and (not names or name in names)
-    )

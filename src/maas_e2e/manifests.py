@@ -8,7 +8,6 @@ of re-implementing kustomize.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from maas_e2e.kubectl import KubectlNotFound, find_kubectl
 
 RENDER_TIMEOUT_SECONDS = 120
 
@@ -41,16 +42,15 @@ def render_overlay(directory: str | os.PathLike[str], *, kubectl: str | None = N
 
     `kubectl` defaults to `$KUBECTL`, else `kubectl` on PATH: the tool users already need.
     """
-    tool = kubectl or os.environ.get("KUBECTL") or "kubectl"
-    executable = shutil.which(tool)
-    if executable is None:
+    try:
+        tool = find_kubectl(kubectl)
+    except KubectlNotFound as exc:
         raise ManifestError(
-            f"cannot render {directory}: {tool!r} not found (install kubectl with kustomize, "
-            "set $KUBECTL, or pass an already rendered YAML file)"
-        )
+            f"cannot render {directory}: {exc}; or pass an already rendered YAML file"
+        ) from exc
     try:
         completed = subprocess.run(
-            [executable, "kustomize", os.fspath(directory)],
+            [tool, "kustomize", os.fspath(directory)],
             capture_output=True,
             text=True,
             timeout=RENDER_TIMEOUT_SECONDS,
@@ -83,6 +83,11 @@ class RenderedManifests:
     text: str
     documents: tuple[dict[str, Any], ...]
     source: str
+
+    def error(self, where: Mapping[str, Any] | str, message: str) -> ManifestError:
+        """An error naming this rendering, then the object (or kind) at fault and the problem."""
+        ref = where if isinstance(where, str) else object_ref(where)
+        return ManifestError(f"{self.source}: {ref}: {message}")
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         """Every object of a kind, in document order."""

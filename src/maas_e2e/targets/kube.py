@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 
 from pytest_kubernetes.providers import select_provider_manager
 
+from maas_e2e.kubectl import KubectlNotFound, find_kubectl
 from maas_e2e.targets.base import TargetUnavailable
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -170,13 +170,10 @@ def connect(
     path: Path | None = manager.kubeconfig
     if path is not None and not path.is_file():
         raise TargetUnavailable(f"kubeconfig {path} does not exist or is not a file")
-    tool = kubectl or os.environ.get("KUBECTL") or "kubectl"
-    executable = shutil.which(tool)
-    if executable is None:
-        raise TargetUnavailable(
-            f"{tool!r} not found: the cluster target drives the cluster with kubectl "
-            "(install it, or set $KUBECTL)"
-        )
+    try:
+        executable = find_kubectl(kubectl)
+    except KubectlNotFound as exc:
+        raise TargetUnavailable(f"{exc}: the cluster target drives the cluster with it") from exc
     return KubectlRunner(
         kubectl=executable,
         kubeconfig=str(path) if path is not None else None,

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2] / "manifests"
+from maas_e2e.expected import IDENTITY_TIER_LABEL
+from maas_e2e.rbac import namespace_group
+
+ROOT = Path(__file__).resolve().parents[3] / "manifests"
 OVERLAYS = ["stack", "models/simulator", "e2e", "e2e/premium-model"]
 
 
@@ -105,9 +108,13 @@ def test_maas_api_route_rewrites_the_prefix(e2e: list[dict]) -> None:
     assert rewrite == {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}
 
 
+def tiers_of(objects: list[dict]) -> list[dict]:
+    """The parsed `data.tiers` of the ConfigMap tier-to-group-mapping, in file order."""
+    return yaml.safe_load(one(objects, "ConfigMap", "tier-to-group-mapping")["data"]["tiers"])
+
+
 def test_stack_tiers_are_the_contract_defaults() -> None:
-    cm = one(render("stack"), "ConfigMap", "tier-to-group-mapping")
-    tiers = {t["name"]: (t["level"], t["groups"]) for t in yaml.safe_load(cm["data"]["tiers"])}
+    tiers = {t["name"]: (t["level"], t["groups"]) for t in tiers_of(render("stack"))}
     assert tiers == {
         "free": (0, ["tier-free-users", "system:authenticated"]),
         "premium": (1, ["tier-premium-users", "premium-group"]),
@@ -115,18 +122,34 @@ def test_stack_tiers_are_the_contract_defaults() -> None:
     }
 
 
-def test_e2e_tiers_add_one_identity_namespace_group_per_tier(e2e: list[dict]) -> None:
-    cm = one(e2e, "ConfigMap", "tier-to-group-mapping")
-    tiers = {t["name"]: t["groups"] for t in yaml.safe_load(cm["data"]["tiers"])}
-    labelled = {
-        o["metadata"]["labels"]["maas-e2e.opendatahub.io/tier"]: o["metadata"]["name"]
+def test_e2e_tiers_are_the_stacks_plus_one_identity_namespace_group_each(e2e: list[dict]) -> None:
+    """The e2e overlay copies the stack's tiers (kustomize cannot append to the YAML string
+    `data.tiers`), so this catches the copy drifting: a tier added or changed in the stack that
+    would otherwise silently vanish from, or differ in, what the suite deploys and expects."""
+    stack_file = "manifests/stack/maas-api/tier-to-group-mapping.yaml"
+    e2e_file = "manifests/e2e/tier-to-group-mapping.yaml"
+    identities = {
+        o["metadata"]["labels"][IDENTITY_TIER_LABEL]: o["metadata"]["name"]
         for o in e2e
-        if o["kind"] == "Namespace"
-        and "maas-e2e.opendatahub.io/tier" in o["metadata"].get("labels", {})
+        if o["kind"] == "Namespace" and IDENTITY_TIER_LABEL in o["metadata"].get("labels", {})
     }
-    assert set(labelled) == set(tiers)
-    for tier, namespace in labelled.items():
-        assert f"system:serviceaccounts:{namespace}" in tiers[tier]
+    stack = tiers_of(render("stack"))
+    names = [t["name"] for t in stack]
+    assert sorted(identities) == sorted(names), (
+        f"every tier of {stack_file} needs one Namespace labelled {IDENTITY_TIER_LABEL} in "
+        f"manifests/e2e/tier-identities.yaml, and its tier, with that namespace's group, in "
+        f"{e2e_file}: the namespaces label {sorted(identities)}, the stack has {names}"
+    )
+    wanted = [
+        {**tier, "groups": [*(tier.get("groups") or []), namespace_group(identities[tier["name"]])]}
+        for tier in stack
+    ]
+    actual = tiers_of(e2e)
+    assert actual == wanted, (
+        f"{e2e_file} must hold exactly the tiers of {stack_file} (same names, levels, "
+        "descriptions, groups, order), each with the group of its identity namespace added last;"
+        f" change {e2e_file} to this `data.tiers`:\n{yaml.safe_dump(wanted, sort_keys=False)}"
+    )
 
 
 @pytest.mark.parametrize(
