@@ -2,11 +2,17 @@
 
 What runs is what the API server holds: the objects the stack is configured from (the maas-api
 Deployment, its tier ConfigMap and route, the Gateway and its policies, the models and their
-RBAC) are read from the real API server and given to the same loader as rendered manifests, and
-the components are (re)started whenever what they read changes. Delete a policy and the gateway
-stops enforcing it. The gateway authenticates with a real TokenReview and authorises with a real
-SubjectAccessReview; maas-api calls the API server with its own ServiceAccount's token, so its
-ClusterRole from the manifests is what it may do.
+RBAC) are read from the real API server and given to the same loader as rendered manifests.
+Delete a policy and the gateway stops enforcing it. The gateway authenticates with a real
+TokenReview and authorises with a real SubjectAccessReview; maas-api calls the API server with
+its own ServiceAccount's token, so its ClusterRole from the manifests is what it may do.
+
+The components restart when what they are made from changes: the stack's configuration, or
+maas-api's ServiceAccount (a re-created one voids the token maas-api holds; on a cluster the
+kubelet would mount a new one). Labels, annotations and objects the stack does not read restart
+nothing: a run that takes over an interrupted run's objects re-labels every one of them, and a
+restart then would reset the gateway's counters under its first tests. The gateway's socket
+stays open across a restart, so a request then waits instead of being refused (see `front`).
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from typing import Any
 
 import httpx
 import yaml
+from starlette.applications import Starlette
 
 from maas_local.apiserver_connection import ApiServerConnection
 from maas_local.cluster import real_components
 from maas_local.cluster.controlplane import free_port
+from maas_local.cluster.front import GatewayFront
 from maas_local.cluster.processes import ComponentDied, Supervisor
 from maas_local.cluster.real_components import NotReady, RealBinaries
 from maas_local.config import ManifestError, StackConfig, load_config
@@ -39,6 +47,7 @@ from maas_local.stack import in_stack
 LOG = logging.getLogger("maas_local.cluster")
 FOLLOW_INTERVAL_S = 1.0
 TOKEN_SECONDS = 24 * 3600
+MAAS_API_ACCOUNT = "maas-api"
 # Everything the loader reads, cluster-wide; of Deployments and ConfigMaps only maas-api's
 # and its tier mapping (a new namespace gets a ConfigMap of its own, which must not restart the
 # data plane).
@@ -102,13 +111,28 @@ class DataPlane:
         self.gateway_port = gateway_port
         self.gateway_host = gateway_host
         self._stop = threading.Event()
-        self._running = contextlib.ExitStack()  # the components serving now
-        self._seen = ""
-        self.problem = "nothing deployed yet"
-        self.gateway_url = ""  # where the gateway listens once it serves
+        self.problem = "nothing deployed yet"  # why no stack serves; "" while one does
+        self._front = GatewayFront(lambda: self.problem)
+        self._listening = contextlib.ExitStack()  # the gateway's socket, from start to stop
+        self._running = contextlib.ExitStack()  # maas-api and the models serving now
+        self._seen = ""  # the digest of the objects last read
+        self._config: StackConfig | None = None  # what they configure; None: no complete stack
+        # The configuration and maas-api's ServiceAccount uid the running components were made
+        # from; None while none run.
+        self._serving: tuple[StackConfig, str] | None = None
+        self.gateway_url = ""  # where the gateway listens, once it does
         self._thread: threading.Thread | None = None
 
+    def listen(self) -> None:
+        """Open the gateway's socket for good (a port in use raises PortInUseError here); until
+        `sync` serves a stack it answers 503 with the problem."""
+        gateway = Component("gateway", bind(self.gateway_port, self.gateway_host), self._front)
+        self._listening.enter_context(serve_in_thread(ServerGroup([gateway])))
+        self.gateway_url = gateway.url
+
     def start(self) -> None:
+        """Listen, then follow the API server in a thread until `stop`."""
+        self.listen()
         self._thread = threading.Thread(target=self._follow, name="dataplane", daemon=True)
         self._thread.start()
 
@@ -116,7 +140,10 @@ class DataPlane:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=15)
-        self._halt()
+        if self.gateway_url:
+            self.problem = "the data plane stopped"
+            self._halt()
+        self._listening.close()
 
     def check(self) -> None:
         """Raise ComponentDied when a real component died or never answered."""
@@ -133,36 +160,71 @@ class DataPlane:
             self._stop.wait(FOLLOW_INTERVAL_S)
 
     def sync(self) -> bool:
-        """Restart the components when what they read changed; True when they were."""
+        """Restart the components when what they are made from changed, stop them when the API
+        server holds no complete stack; True when either happened."""
         with self.api() as api:
             objects = live_objects(api)
             now = digest(objects)
-            if now == self._seen:
-                return False
-            self._seen = now
-            source = self.workdir / "live.yaml"
-            source.write_text(yaml.safe_dump_all(objects, sort_keys=False), encoding="utf-8")
-            try:
-                config = load_config(source)
-            except ManifestError as exc:
-                self.problem = f"the API server holds no complete stack yet: {exc}"
+            if now != self._seen:
+                self._config = self._read(objects)
+                self._seen = now
+            config = self._config
+            if config is None:
+                if self._serving is None:
+                    return False
                 self._halt()
                 return True
+            account = self._maas_api_account(api, config)
+            if account is None:
+                # As on a cluster, what runs keeps running; a new account restarts it.
+                if self._serving is None:
+                    self.problem = (
+                        f"maas-api's ServiceAccount {config.maas_api_namespace}/"
+                        f"{MAAS_API_ACCOUNT} does not exist yet"
+                    )
+                return False
+            if self._serving == (config, account):
+                return False
             connection = self._maas_api_connection(api, config)
-        self._halt()
-        try:
-            self._serve(config, connection)
-        except NotReady as exc:
-            self._failure, self.problem = exc, str(exc)
-            self._halt()
-            return True
+        self.problem = "the data plane is restarting"
+        self._front.hold()  # requests wait from here until serve() or refuse()
+        self._running.close()
+        self._serving = None
+        with contextlib.ExitStack() as failed:
+            failed.callback(self._halt)  # on any failure: nothing half-started, nobody waiting
+            try:
+                self._front.serve(self._serve(config, connection))
+            except NotReady as exc:
+                self._failure, self.problem = exc, str(exc)
+                return True
+            failed.pop_all()
+        self._serving = (config, account)
         self.problem = ""
         LOG.info("data plane serving %d models", len(config.models))
         return True
 
+    def _read(self, objects: list[dict[str, Any]]) -> StackConfig | None:
+        """The stack the objects configure; None (and the reason in `problem`) when incomplete."""
+        source = self.workdir / "live.yaml"
+        source.write_text(yaml.safe_dump_all(objects, sort_keys=False), encoding="utf-8")
+        try:
+            return load_config(source)
+        except ManifestError as exc:
+            self.problem = f"the API server holds no complete stack yet: {exc}"
+            return None
+
+    def _maas_api_account(self, api: httpx.Client, config: StackConfig) -> str | None:
+        """The uid of maas-api's ServiceAccount; None while there is none."""
+        path = f"/api/v1/namespaces/{config.maas_api_namespace}/serviceaccounts/{MAAS_API_ACCOUNT}"
+        response = api.get(path)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return str(response.json()["metadata"]["uid"])
+
     def _maas_api_connection(self, api: httpx.Client, config: StackConfig) -> ApiServerConnection:
         """A token of maas-api's own ServiceAccount (as its pod would mount)."""
-        ns, account = config.maas_api_namespace, "maas-api"
+        ns, account = config.maas_api_namespace, MAAS_API_ACCOUNT
         response = api.post(
             f"/api/v1/namespaces/{ns}/serviceaccounts/{account}/token",
             json={"spec": {"expirationSeconds": TOKEN_SECONDS}},
@@ -171,8 +233,9 @@ class DataPlane:
         token = response.json()["status"]["token"]
         return ApiServerConnection(self.connection.url, token, self.connection.ca_cert)
 
-    def _serve(self, config: StackConfig, maas_api_connection: ApiServerConnection) -> None:
-        # The real processes first: when one never answers, no socket of ours is bound yet.
+    def _serve(self, config: StackConfig, maas_api_connection: ApiServerConnection) -> Starlette:
+        """Start maas-api and the models; the gateway app in front of them."""
+        # The real processes first: when one never answers, nothing embedded is serving yet.
         self._running.callback(self._processes.stop)
         maas_api_url = ""
         if self.real.maas_api is not None:
@@ -195,8 +258,9 @@ class DataPlane:
             )
             embedded.append(model)
             model_urls[(spec.namespace, spec.name)] = model.url
-        gateway = Component("gateway", bind(self.gateway_port, self.gateway_host))
-        gateway.app = build_gateway(
+        if embedded:
+            self._running.enter_context(serve_in_thread(ServerGroup(embedded)))
+        return build_gateway(
             config,
             apiserver_url=self.connection.url,
             apiserver=self.connection,
@@ -204,8 +268,6 @@ class DataPlane:
             tier_lookup_url=in_stack(config.tier_lookup_url, maas_api_url),
             model_urls=model_urls,
         )
-        self.gateway_url = gateway.url
-        self._running.enter_context(serve_in_thread(ServerGroup([*embedded, gateway])))
 
     def _start_real_maas_api(self, config: StackConfig, connection: ApiServerConnection) -> str:
         assert self.real.maas_api is not None
@@ -235,4 +297,7 @@ class DataPlane:
         )
 
     def _halt(self) -> None:
+        """Stop maas-api and the models; the gateway answers 503 with the problem meanwhile."""
+        self._front.refuse()
         self._running.close()
+        self._serving = None

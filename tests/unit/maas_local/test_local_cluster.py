@@ -12,8 +12,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,7 +28,7 @@ from maas_e2e.expected import load_expected
 from maas_e2e.manifests import load_manifests
 from maas_e2e.targets.kube import Kube, KubectlRunner
 from maas_e2e.targets.preflight import PreflightError, PreflightReport, preflight
-from maas_e2e.targets.readiness import StackWatch
+from maas_e2e.targets.status import StackWatch
 from maas_local.apiserver_connection import ApiServerConnection
 from maas_local.cluster.controllers import Context, StatusWriters
 from maas_local.cluster.controlplane import ControlPlane, Endpoints, port_is_free
@@ -33,9 +36,11 @@ from maas_local.cluster.dataplane import DataPlane
 from maas_local.cluster.processes import ComponentDied
 from maas_local.cluster.upstream import UpstreamMissing, locate, pins_key
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 E2E_OVERLAY = ROOT / "manifests" / "e2e"
 PROMPT = [{"role": "user", "content": "hi"}]
+MODEL_PATH = "/llm/facebook-opt-125m-simulated/v1/chat/completions"
+RUN_LABEL = "maas-e2e.opendatahub.io/run"
 
 
 def _upstream_or_skip():
@@ -317,6 +322,163 @@ def test_what_the_api_server_holds_is_what_the_gateway_enforces(
     assert seen == unlimited, f"the deleted RateLimitPolicy is still enforced: {seen}"
     restored = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=rendered)
     assert restored.returncode == 0, restored.stderr
+
+
+@pytest.fixture
+def stepped(cluster: tuple[ControlPlane, Endpoints], tmp_path: Path) -> Iterator[DataPlane]:
+    """A data plane on the real API server that reads it only when the test calls `sync()`, so
+    which change restarted it is known."""
+    endpoints = cluster[1]
+    connection = ApiServerConnection(endpoints.api_url, endpoints.admin_token, endpoints.ca_cert)
+    plane = DataPlane(endpoints.client, connection, tmp_path, gateway_port=0)
+    plane.listen()
+    yield plane
+    plane.stop()
+
+
+def _free_user(kubeconfig: Path) -> str:
+    """The token of a new ServiceAccount of the free tier, for the API server's audience."""
+    name = f"u{uuid.uuid4().hex[:8]}"
+    assert kubectl(kubeconfig, "create", "sa", name, "-n", "maas-e2e-free").returncode == 0
+    return kubectl(kubeconfig, "create", "token", name, "-n", "maas-e2e-free").stdout.strip()
+
+
+def _maas_token(gateway: str, identity: str) -> str | None:
+    """A MaaS token minted through the gateway; None while maas-api cannot mint one."""
+    minted = httpx.post(
+        f"{gateway}/maas-api/v1/tokens",
+        headers={"Authorization": f"Bearer {identity}"},
+        json={"expiration": "1h"},
+        timeout=10,
+    )
+    return minted.json()["token"] if minted.status_code == 201 else None
+
+
+def _model_statuses(gateway: str, token: str, requests: int) -> list[int]:
+    body = {"model": "facebook-opt-125m-simulated", "messages": PROMPT, "max_tokens": 1}
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=gateway, timeout=10) as http:
+        return [
+            http.post(MODEL_PATH, json=body, headers=headers).status_code for _ in range(requests)
+        ]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One request of `Traffic`: when it left, what it was, what it got and should have got."""
+
+    at: float
+    what: str
+    answer: str  # the status code, or the transport error (ConnectError: nothing listened)
+    expected: str
+
+
+class Traffic:
+    """Requests through the gateway, each on a new connection, one after another until the block
+    ends: one the gateway answers itself (401 without a credential) and one maas-api answers
+    (its health, behind the gateway's authentication)."""
+
+    PACE_S = 0.02
+
+    def __init__(self, gateway: str, identity: str) -> None:
+        self.gateway = gateway
+        self.requests = [
+            ("POST", MODEL_PATH, {}, "401"),
+            ("GET", "/maas-api/health", {"Authorization": f"Bearer {identity}"}, "200"),
+        ]
+        self.sent: list[Sent] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send, name="traffic", daemon=True)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def _send(self) -> None:
+        while not self._stop.wait(self.PACE_S):
+            for method, path, headers, expected in self.requests:
+                at = time.monotonic()
+                try:
+                    sent = httpx.request(method, self.gateway + path, headers=headers, timeout=30)
+                    answer = str(sent.status_code)
+                except httpx.TransportError as exc:
+                    answer = type(exc).__name__
+                self.sent.append(Sent(at, f"{method} {path}", answer, expected))
+
+    def wrong(self) -> list[Sent]:
+        return [sent for sent in self.sent if sent.answer != sent.expected]
+
+    def during(self, start: float, end: float) -> int:
+        return sum(start <= sent.at <= end for sent in self.sent)
+
+
+def test_objects_replaced_under_a_serving_data_plane_refuse_no_request(
+    kubeconfig: Path, stepped: DataPlane
+) -> None:
+    """A run taking over an interrupted run's objects re-labels them all; objects get deleted and
+    re-created. Only what the components are made from (the stack's configuration, maas-api's
+    ServiceAccount) restarts them, no request is refused meanwhile, and maas-api mints tokens
+    with its re-created account. In CI a restart after the readiness checks closed the gateway's
+    socket and the first two tests got `Connection refused`."""
+    plane, gateway = stepped, stepped.gateway_url
+    rendered = apply_overlay(kubeconfig)
+    assert plane.sync(), "the applied overlay did not start the data plane"
+    assert not plane.problem, plane.problem
+    limit = load_expected(E2E_OVERLAY).request_limit("free")
+    assert limit is not None
+    limited = [200] * limit.amount + [429]
+    identity = _free_user(kubeconfig)
+    spender = _maas_token(gateway, identity)
+    assert spender is not None, "maas-api minted no token"
+    assert _model_statuses(gateway, spender, limit.amount + 1) == limited
+    restarts: list[tuple[float, float]] = []
+
+    def sync() -> bool:
+        start = time.monotonic()
+        restarted = plane.sync()
+        if restarted:
+            restarts.append((start, time.monotonic()))
+        return restarted
+
+    def run(*args: str, stdin: str | None = None) -> None:
+        done = kubectl(kubeconfig, *args, stdin=stdin)
+        assert done.returncode == 0, done.stderr
+
+    apply = ("apply", "--server-side", "-f", "-")
+    with Traffic(gateway, identity) as traffic:
+        documents = [d for d in yaml.safe_load_all(rendered) if d]
+        for doc in documents:
+            doc["metadata"].setdefault("labels", {})[RUN_LABEL] = "taking-over"
+        run(*apply, stdin=yaml.safe_dump_all(documents))
+        assert sync() is False, "re-labelled objects restarted the data plane"
+        assert _model_statuses(gateway, spender, 1) == [429], "the gateway's counters were reset"
+
+        run("delete", "ratelimitpolicy", "gateway-rate-limits", "-n", "openshift-ingress")
+        assert sync() is True, "a deleted RateLimitPolicy is still enforced"
+        assert _model_statuses(gateway, spender, 1) == [200]
+
+        run("delete", "serviceaccount", "maas-api", "-n", "maas-api")
+        assert sync() is False, "without its ServiceAccount maas-api keeps running, as a pod does"
+        wanted = ("ServiceAccount", "maas-api")
+        account = next(d for d in documents if (d["kind"], d["metadata"]["name"]) == wanted)
+        run(*apply, stdin=yaml.safe_dump(account))
+        assert sync() is True, "maas-api kept the token of its deleted ServiceAccount"
+        # The API server's ServiceAccount cache learns of the new account within seconds.
+        assert until(lambda: _maas_token(gateway, identity)), "maas-api mints no token any more"
+
+        run(*apply, stdin=rendered)
+        assert sync() is True, "the re-applied RateLimitPolicy did not restart the data plane"
+        token = _maas_token(gateway, _free_user(kubeconfig))
+        assert token is not None, "maas-api minted no token"
+        assert _model_statuses(gateway, token, limit.amount + 1) == limited
+    assert len(restarts) == 3, restarts
+    assert all(traffic.during(start, end) for start, end in restarts), (restarts, traffic.sent)
+    wrong = traffic.wrong()
+    assert not wrong, f"{len(wrong)} of {len(traffic.sent)} requests went wrong: {wrong[:5]}"
 
 
 def test_a_component_that_dies_is_named_with_the_end_of_its_log(tmp_path: Path) -> None:
