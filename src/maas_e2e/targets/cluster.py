@@ -20,6 +20,7 @@ import yaml
 from maas_e2e.expected import IDENTITY_TIER_LABEL, Expected
 from maas_e2e.manifests import RenderedManifests
 from maas_e2e.oidc import DISCOVERY_PATH, OidcDiscoveryError
+from maas_e2e.rbac import namespace_group, service_account_groups
 from maas_e2e.targets import diagnostics, ownership
 from maas_e2e.targets.accounts import ProbeIdentities, create_identity, sa_name
 from maas_e2e.targets.base import Identity, IdentityUnavailable, TargetUnavailable
@@ -113,13 +114,12 @@ def check_identity_namespaces(expected: Expected) -> None:
     checked before anything touches the cluster."""
     problems = []
     for tier, namespace in expected.identity_namespaces.items():
-        groups = [f"system:serviceaccounts:{namespace}", "system:serviceaccounts"]
-        resolved = expected.tier_for_groups([*groups, "system:authenticated"])
+        resolved = expected.tier_for_groups(service_account_groups(namespace))
         if resolved != tier:
             problems.append(
                 f"namespace {namespace} is labelled {IDENTITY_TIER_LABEL}={tier}, but the tier "
                 f"mapping puts its ServiceAccounts in tier {resolved!r}: add group "
-                f"system:serviceaccounts:{namespace} to tier {tier}"
+                f"{namespace_group(namespace)} to tier {tier}"
             )
     if problems:
         raise TargetUnavailable(

@@ -22,12 +22,13 @@ import yaml
 
 from maas_e2e.expected import IDENTITY_TIER_LABEL, MAAS_API_NAME, TIER_CONFIGMAP, Expected
 from maas_e2e.manifests import ManifestError, RenderedManifests, object_ref, parse_manifests
+from maas_e2e.rbac import namespace_group, service_account_groups
 from maas_e2e.targets.kube import Kube, items
 from maas_e2e.targets.policies import gateway_policies
 from maas_e2e.targets.status import condition
 
 MODEL_RESOURCE = "llminferenceservices.serving.kserve.io"
-SA_GROUP_PREFIX = "system:serviceaccounts:"
+SA_GROUP_PREFIX = namespace_group("")
 SUITE_NAMESPACE = "maas-e2e-{tier}"
 TOKEN_GROUPS = ("system:serviceaccounts", "system:authenticated")
 # What the API server adds that a manifest does not carry.
@@ -71,12 +72,7 @@ def identity_plan(expected: Expected) -> dict[str, str]:
         ]
         candidates = [*named, SUITE_NAMESPACE.format(tier=tier.name)]
         for namespace in candidates:
-            groups = [
-                f"{SA_GROUP_PREFIX}{namespace}",
-                "system:serviceaccounts",
-                "system:authenticated",
-            ]
-            if expected.tier_for_groups(groups) == tier.name:
+            if expected.tier_for_groups(service_account_groups(namespace)) == tier.name:
                 plan[tier.name] = namespace
                 break
     return plan
@@ -91,7 +87,7 @@ def identity_gaps(expected: Expected) -> dict[str, str]:
         namespace = SUITE_NAMESPACE.format(tier=tier)
         gaps[tier] = (
             f"tier {tier} has no group the suite can put an identity in: add group "
-            f"{SA_GROUP_PREFIX}{namespace} to tier {tier} in ConfigMap {TIER_CONFIGMAP}"
+            f"{namespace_group(namespace)} to tier {tier} in ConfigMap {TIER_CONFIGMAP}"
         )
     return gaps
 
