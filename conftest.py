@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.fixtures.claims",
     "tests.fixtures.models",
     "tests.fixtures.leaks",
+    "tests.fixtures.inconclusive",
     "tests.fixtures.areas",
     "tests.fixtures.reporting",
 ]

@@ -1,4 +1,4 @@
-"""Assertions on how the gateway refuses, shared by every test that expects a refusal."""
+"""Assertions on how the gateway and maas-api refuse, shared by every test that expects one."""
 
 from __future__ import annotations
 
@@ -17,3 +17,16 @@ def assert_authorino_401(resp: httpx.Response, reason: str | None = None) -> Non
         assert actual, "401 without X-Ext-Auth-Reason"
     else:
         assert actual == reason, f"X-Ext-Auth-Reason: expected {reason!r}, got {actual!r}"
+
+
+def assert_maas_api_error(resp: httpx.Response, status: int, error: str, sent: str) -> None:
+    """maas-api's refusal: `status` with exactly `{"error": <its words>}` (Go's err.Error() for
+    a bad request); `sent` names what was sent, for the message."""
+    try:
+        body: object = resp.json()
+    except ValueError:
+        body = resp.text[:300]
+    expected = {"error": error}
+    assert (resp.status_code, body) == (status, expected), (
+        f"{sent}: expected {status} {expected!r}, got {resp.status_code} {body!r}"
+    )

@@ -16,6 +16,7 @@ from typing import Any
 import jwt
 from jwt import PyJWKSet
 
+from maas_e2e.auth import Bearer
 from maas_e2e.naming import expected_namespace, expected_sa_name, expected_subject
 
 ALGORITHM = "RS256"
@@ -84,8 +85,10 @@ class ClaimsChecker:
         self.skew_seconds = skew_seconds
         self._clock = clock
 
-    def verify_signature(self, token: str) -> dict[str, Any]:
+    def verify_signature(self, token: str | Bearer) -> dict[str, Any]:
         """The claims of a token whose RS256 signature verifies with the JWKS key its kid names."""
+        if isinstance(token, Bearer):
+            token = token.token
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -121,7 +124,7 @@ class ClaimsChecker:
         return claims
 
     def check(
-        self, token: str, *, username: str, tier: str, grant_seconds: float
+        self, token: str | Bearer, *, username: str, tier: str, grant_seconds: float
     ) -> dict[str, Any]:
         """Verify the token and every contract claim; returns the claims or raises
         ClaimsMismatch listing all mismatches."""

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from maas_e2e.burst import Burst
+from maas_e2e.auth import Bearer
 from maas_e2e.expected import Limit
+from maas_e2e.usage import total_tokens
+
+if TYPE_CHECKING:
+    from maas_e2e.burst import Burst
 
 
 class Inconclusive(Exception):
@@ -59,15 +64,16 @@ class Quota:
 
 def tokens_used(run: Burst) -> int:
     """usage.total_tokens summed over the burst's 200s; each must carry it to be counted."""
-    used = 0
-    for entry in run.entries:
-        if entry.status != 200:
-            continue
-        try:
-            used += entry.response.json()["usage"]["total_tokens"]
-        except (ValueError, KeyError, TypeError):
-            raise AssertionError(
-                f"request #{entry.index} got 200 without usage.total_tokens: what the user spent "
-                f"of its token budget cannot be known: {entry.response.text[:200]}"
-            ) from None
-    return used
+    return sum(total_tokens(e.response, e.index) for e in run.entries if e.status == 200)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitedUser(Bearer):
+    """A fresh user of a rate-limited tier: its MaaS token and its quota. A burst sent with it
+    counts what it spends, so its 429s can be judged."""
+
+    quota: Quota
+
+    @property
+    def limit(self) -> int:
+        return self.quota.limit.amount

@@ -5,46 +5,42 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from tests.fixtures.identities import IssueToken, NewIdentity
 
 from maas_e2e.api import MaasApi
+from maas_e2e.auth import Bearer
 from maas_e2e.claims import ClaimsChecker, ClaimsMismatch, Mismatch
 from maas_e2e.durations import MISSING, expected_grant_seconds, go_duration_string
-from maas_e2e.reporting.attach import attach_jwt
 from maas_e2e.targets.base import Identity
+from maas_e2e.users import IssueToken, NewIdentity
 
 pytestmark = [pytest.mark.e2e, pytest.mark.claims]
 
 
-Minted = Callable[..., tuple[Identity, str, float]]
+Minted = Callable[..., tuple[Identity, Bearer, float]]
 
 
 @pytest.fixture
 def minted(new_identity: NewIdentity, issue_token: IssueToken) -> Minted:
     """Mint for a fresh user of `tier`: the identity, its token and the grant it asked for."""
 
-    def mint(tier: str, expiration: object = "1h") -> tuple[Identity, str, float]:
+    def mint(tier: str, expiration: object = "1h") -> tuple[Identity, Bearer, float]:
         identity = new_identity(tier)
         grant = expected_grant_seconds(expiration)
         assert grant is not None
-        token = issue_token(identity, expiration)
-        attach_jwt(token, f"MaaS token of a {tier} user (expiration {expiration!r}): claims")
-        return identity, token, grant
+        return identity, issue_token(identity, expiration), grant
 
     return mint
 
 
 def granted(api: MaasApi, identity: Identity, body: dict) -> dict:
-    """The 201 reply to `body`, its token's claims attached to the report."""
-    resp = api.issue_token(identity.token, body)
+    """The 201 reply to `body`."""
+    resp = api.issue_token(identity, body)
     assert resp.status_code == 201, f"expected 201, got {resp.status_code}: {resp.text[:300]}"
-    reply = resp.json()
-    attach_jwt(reply["token"], f"MaaS token for {body}: claims")
-    return reply
+    return resp.json()
 
 
 def mismatches(
-    checker: ClaimsChecker, token: str, identity: Identity, grant: float, *fields: str
+    checker: ClaimsChecker, token: Bearer, identity: Identity, grant: float, *fields: str
 ) -> list[Mismatch]:
     """The mismatches of the named claims; a bad signature fails every claims test first."""
     checker.verify_signature(token)
@@ -133,9 +129,6 @@ def test_jti_is_unique_across_tokens(
     checker: ClaimsChecker, new_identity: NewIdentity, issue_token: IssueToken, lowest_tier: str
 ) -> None:
     identity = new_identity(lowest_tier)
-    tokens = [issue_token(identity) for _ in range(3)]
-    for number, token in enumerate(tokens, 1):
-        attach_jwt(token, f"MaaS token {number} of 3: claims")
-    jtis = [checker.verify_signature(token).get("jti") for token in tokens]
+    jtis = [checker.verify_signature(issue_token(identity)).get("jti") for _ in range(3)]
     assert all(jtis), f"a token without jti: {jtis}"
     assert len(set(jtis)) == len(jtis), f"jti repeated across tokens: {jtis}"

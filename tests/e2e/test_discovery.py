@@ -6,29 +6,24 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from tests.fixtures.identities import IssueToken, NewIdentity, TokenFor
-from tests.fixtures.models import ModelRef
 
 from maas_e2e.api import MaasApi
 from maas_e2e.checks import assert_authorino_401
 from maas_e2e.expected import Expected
+from maas_e2e.model import Model
 from maas_e2e.settings import Settings
+from maas_e2e.users import TokenFor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.discovery]
 
 PATHS = ["/v1/models", "/maas-api/v1/models"]
-MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture
 def listing(
-    request: pytest.FixtureRequest,
-    api: MaasApi,
-    new_identity: NewIdentity,
-    issue_token: IssueToken,
-    lowest_tier: str,
+    request: pytest.FixtureRequest, api: MaasApi, token_for: TokenFor, lowest_tier: str
 ) -> dict:
-    resp = api.list_models(issue_token(new_identity(lowest_tier)), via=request.param)
+    resp = api.list_models(token_for(lowest_tier), via=request.param)
     assert resp.status_code == 200, f"GET {request.param}: expected 200, got {resp.status_code}"
     return resp.json()
 
@@ -82,7 +77,7 @@ def test_each_model_url_ends_in_its_namespace_and_name(listing: dict, expected: 
 
 def test_the_listed_url_answers_as_listed(
     api: MaasApi,
-    model: ModelRef,
+    model: Model,
     token_for: TokenFor,
     lowest_tier: str,
     settings: Settings,
@@ -98,7 +93,7 @@ def test_the_listed_url_answers_as_listed(
         m["url"] for m in api.list_models(token).json()["data"] if m["id"] == model.listed_id
     )
     try:
-        resp = api.chat(listed, token, model=model.name, messages=MESSAGES, max_tokens=1)
+        resp = model.at(listed).chat(token, max_tokens=1)
     except httpx.HTTPError as exc:
         pytest.fail(f"{model.name}: the listed url {listed} cannot be reached: {exc!r}")
     assert resp.status_code == 200, (
@@ -112,11 +107,11 @@ def test_listing_models_without_a_token_is_401(api: MaasApi, path: str) -> None:
 
 
 def test_a_query_string_does_not_change_the_list(
-    api: MaasApi, new_identity: NewIdentity, issue_token: IssueToken, lowest_tier: str
+    api: MaasApi, token_for: TokenFor, lowest_tier: str
 ) -> None:
     """The gateway passes a query string through (Envoy does) and maas-api ignores what it
     does not know: clients that add one, as some OpenAI SDKs do, see the same models."""
-    token = issue_token(new_identity(lowest_tier))
+    token = token_for(lowest_tier)
     plain, queried = (api.list_models(token, via=f"/v1/models{q}") for q in ("", "?limit=1&x=y"))
     statuses = (plain.status_code, queried.status_code)
     assert statuses == (200, 200), f"GET /v1/models without and with a query: {statuses}"

@@ -13,14 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.fixtures.identities import TokenFor
-from tests.fixtures.models import ModelRef
 
-from maas_e2e.api import MaasApi
+from maas_e2e.auth import Bearer
+from maas_e2e.model import Model
+from maas_e2e.users import TokenFor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.inference]
 
-MESSAGES = [{"role": "user", "content": "Say something short."}]
 MAX_TOKENS = 8
 INCLUDE_USAGE = {"include_usage": True}
 # The chat body MaaS's own docs send (a `prompt`, no `messages`, no `max_tokens`).
@@ -41,7 +40,7 @@ WEATHER_TOOL = {
 
 
 @pytest.fixture
-def token(token_for: TokenFor, lowest_tier: str) -> str:
+def token(token_for: TokenFor, lowest_tier: str) -> Bearer:
     return token_for(lowest_tier)
 
 
@@ -63,10 +62,15 @@ def assert_usage(usage: object, max_completion: int | None = None) -> None:
         )
 
 
-def assert_chat_completion(resp: httpx.Response, model: ModelRef) -> dict[str, Any]:
-    """A 200 chat completion in OpenAI's shape with exactly one choice; the body, for more."""
+def assert_ok(resp: httpx.Response) -> dict[str, Any]:
+    """A 200 with a JSON body; the body."""
     assert resp.status_code == 200, f"expected 200, got {resp.status_code}: {resp.text[:300]}"
-    body = resp.json()
+    return resp.json()
+
+
+def assert_chat_completion(resp: httpx.Response, model: Model) -> dict[str, Any]:
+    """A 200 chat completion in OpenAI's shape with exactly one choice; the body, for more."""
+    body = assert_ok(resp)
     assert body.get("object") == "chat.completion", f"object: {body.get('object')!r}"
     assert body.get("model") == model.name, f"model: expected {model.name}, got {body.get('model')}"
     assert str(body.get("id", "")).startswith("chatcmpl-"), f"id: {body.get('id')!r}"
@@ -91,54 +95,39 @@ def assert_reply_has_content(body: dict[str, Any]) -> None:
     )
 
 
-def chunks_of(events: list[str]) -> list[dict[str, Any]]:
-    """The JSON chunks of a stream, without its `[DONE]` terminator."""
-    return [json.loads(e) for e in events if e != "[DONE]"]
-
-
-def complete(
-    api: MaasApi, model: ModelRef, token: str, endpoint: str, max_tokens: int
-) -> httpx.Response:
+def complete(model: Model, token: Bearer, endpoint: str, max_tokens: int) -> httpx.Response:
     """One short request to the chat or the text completion endpoint."""
-    if endpoint == "chat":
-        return api.chat(
-            model.url, token, model=model.name, messages=MESSAGES, max_tokens=max_tokens
-        )
-    return api.completion(model.url, token, model=model.name, prompt="Once", max_tokens=max_tokens)
+    send = model.chat if endpoint == "chat" else model.complete
+    return send(token, max_tokens=max_tokens)
 
 
-def stream(api: MaasApi, model: ModelRef, token: str, **body: Any) -> list[str]:
-    """The events of a 200 streamed chat completion of MESSAGES, `[DONE]` included."""
-    status, events = api.stream_chat(model.url, token, model=model.name, messages=MESSAGES, **body)
-    assert status == 200, f"expected 200, got {status}"
-    return events
+def assert_events_end_with_done(events: list[str]) -> list[dict[str, Any]]:
+    """A stream of JSON chunks closed by `[DONE]`; the chunks."""
+    assert events, "no SSE events"
+    assert events[-1] == "[DONE]", f"last event: expected [DONE], got {events[-1][:100]!r}"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert all(c.get("object") == "chat.completion.chunk" for c in chunks), "a non-chunk event"
+    return chunks
 
 
-def streamed_usage(api: MaasApi, model: ModelRef, token: str, max_tokens: int) -> object:
-    """The usage chunk of a streamed chat completion that asked for one (None without it)."""
-    events = stream(api, model, token, max_tokens=max_tokens, stream_options=INCLUDE_USAGE)
-    return next((c["usage"] for c in chunks_of(events) if c.get("usage")), None)
+def streamed_choices(model: Model, token: Bearer, **body: Any) -> list[dict[str, Any]]:
+    """The choice of each chunk of a 200 streamed chat completion (usage chunks left out)."""
+    stream = model.stream(token, **body)
+    assert stream.status == 200, f"expected 200, got {stream.status}"
+    assert stream.choices, f"expected role, content and finish chunks, got {stream.events}"
+    return stream.choices
 
 
-def test_chat_completion_returns_200_in_openai_shape(
-    api: MaasApi, model: ModelRef, token: str
-) -> None:
-    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=MAX_TOKENS)
-    assert_chat_completion(resp, model)
+def test_chat_completion_returns_200_in_openai_shape(model: Model, token: Bearer) -> None:
+    assert_chat_completion(model.chat(token, max_tokens=MAX_TOKENS), model)
 
 
-def test_chat_completion_usage_is_consistent(api: MaasApi, model: ModelRef, token: str) -> None:
-    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=MAX_TOKENS)
-    assert resp.status_code == 200, f"expected 200, got {resp.status_code}"
-    assert_usage(resp.json().get("usage"), MAX_TOKENS)
+def test_chat_completion_usage_is_consistent(model: Model, token: Bearer) -> None:
+    assert_usage(assert_ok(model.chat(token, max_tokens=MAX_TOKENS)).get("usage"), MAX_TOKENS)
 
 
-def test_text_completion_returns_200_in_openai_shape(
-    api: MaasApi, model: ModelRef, token: str
-) -> None:
-    resp = api.completion(model.url, token, model=model.name, prompt="Once", max_tokens=MAX_TOKENS)
-    assert resp.status_code == 200, f"expected 200, got {resp.status_code}: {resp.text[:300]}"
-    body = resp.json()
+def test_text_completion_returns_200_in_openai_shape(model: Model, token: Bearer) -> None:
+    body = assert_ok(model.complete(token, max_tokens=MAX_TOKENS))
     assert body.get("object") == "text_completion", f"object: {body.get('object')!r}"
     assert isinstance(body["choices"][0].get("text"), str), f"choices: {body['choices']}"
     assert_usage(body.get("usage"), MAX_TOKENS)
@@ -146,25 +135,21 @@ def test_text_completion_returns_200_in_openai_shape(
 
 @pytest.mark.parametrize("endpoint", ["chat", "text"])
 def test_reply_with_completion_tokens_has_content(
-    api: MaasApi, model: ModelRef, token: str, endpoint: str
+    model: Model, token: Bearer, endpoint: str
 ) -> None:
-    resp = complete(api, model, token, endpoint, MAX_TOKENS)
-    assert resp.status_code == 200, f"expected 200, got {resp.status_code}: {resp.text[:300]}"
-    body = resp.json()
+    body = assert_ok(complete(model, token, endpoint, MAX_TOKENS))
     assert_usage(body.get("usage"), MAX_TOKENS)
     assert_reply_has_content(body)
 
 
 @pytest.mark.parametrize("endpoint", ["chat", "text", "streamed chat"])
-def test_usage_counts_a_non_empty_prompt(
-    api: MaasApi, model: ModelRef, token: str, endpoint: str
-) -> None:
+def test_usage_counts_a_non_empty_prompt(model: Model, token: Bearer, endpoint: str) -> None:
     if endpoint == "streamed chat":
-        usage = streamed_usage(api, model, token, max_tokens=1)
+        stream = model.stream(token, max_tokens=1, stream_options=INCLUDE_USAGE)
+        assert stream.status == 200, f"expected 200, got {stream.status}"
+        usage = stream.usage
     else:
-        resp = complete(api, model, token, endpoint, max_tokens=1)
-        assert resp.status_code == 200, f"expected 200, got {resp.status_code}: {resp.text[:300]}"
-        usage = resp.json().get("usage")
+        usage = assert_ok(complete(model, token, endpoint, max_tokens=1)).get("usage")
     assert isinstance(usage, dict), f"usage missing or not an object: {usage!r}"
     prompt_tokens = usage.get("prompt_tokens")
     assert isinstance(prompt_tokens, int), f"usage.prompt_tokens: {usage}"
@@ -173,34 +158,20 @@ def test_usage_counts_a_non_empty_prompt(
     )
 
 
-def test_streaming_ends_with_done_after_a_usage_chunk(
-    api: MaasApi, model: ModelRef, token: str
-) -> None:
-    events = stream(api, model, token, max_tokens=MAX_TOKENS, stream_options=INCLUDE_USAGE)
-    assert events, "no SSE events"
-    assert events[-1] == "[DONE]", f"last event: expected [DONE], got {events[-1][:100]!r}"
-    chunks = [json.loads(e) for e in events[:-1]]
-    assert all(c.get("object") == "chat.completion.chunk" for c in chunks), "a non-chunk event"
+def test_streaming_ends_with_done_after_a_usage_chunk(model: Model, token: Bearer) -> None:
+    stream = model.stream(token, max_tokens=MAX_TOKENS, stream_options=INCLUDE_USAGE)
+    assert stream.status == 200, f"expected 200, got {stream.status}"
+    chunks = assert_events_end_with_done(stream.events)
     usage_chunks = [c for c in chunks if c.get("choices") == []]
     assert len(usage_chunks) == 1, f"expected one usage chunk, got {len(usage_chunks)}"
-    assert usage_chunks[0] is chunks[-1], "the usage chunk is not the last before [DONE]"
+    assert usage_chunks[0] == chunks[-1], "the usage chunk is not the last before [DONE]"
     assert_usage(usage_chunks[0].get("usage"), MAX_TOKENS)
 
 
-def streamed_choices(api: MaasApi, model: ModelRef, token: str, **body: Any) -> list[dict]:
-    """The choice of each chunk of a streamed chat completion (usage chunks left out)."""
-    events = stream(api, model, token, **body)
-    choices = [c["choices"][0] for c in chunks_of(events) if c.get("choices")]
-    assert choices, f"expected role, content and finish chunks before [DONE], got {events}"
-    return choices
-
-
-def test_chat_stream_carries_role_content_and_finish(
-    api: MaasApi, model: ModelRef, token: str
-) -> None:
+def test_chat_stream_carries_role_content_and_finish(model: Model, token: Bearer) -> None:
     """A stream of nothing but `[DONE]` is well formed and tells the user nothing: the reply
     opens with the assistant role, carries text (or tool calls), and ends with one finish."""
-    choices = streamed_choices(api, model, token, max_tokens=MAX_TOKENS)
+    choices = streamed_choices(model, token, max_tokens=MAX_TOKENS)
     deltas = [c.get("delta") or {} for c in choices]
     assert deltas[0].get("role") == "assistant", f"first chunk: expected the role, got {choices[0]}"
     text = "".join(d.get("content") or "" for d in deltas)
@@ -213,11 +184,11 @@ def test_chat_stream_carries_role_content_and_finish(
 
 
 def test_a_stream_cut_at_its_limit_says_length_on_its_last_chunk(
-    api: MaasApi, model: ModelRef, token: str
+    model: Model, token: Bearer
 ) -> None:
     """`ignore_eos` makes the model use its whole allowance: the reply is cut, and only the
     chunk with its last token says so."""
-    choices = streamed_choices(api, model, token, max_tokens=MAX_TOKENS, ignore_eos=True)
+    choices = streamed_choices(model, token, max_tokens=MAX_TOKENS, ignore_eos=True)
     tokens = [c for c in choices if (c.get("delta") or {}).get("content")]
     assert len(tokens) == MAX_TOKENS, f"expected {MAX_TOKENS} token chunks, got {choices}"
     finishes = [c.get("finish_reason") for c in choices]
@@ -227,23 +198,16 @@ def test_a_stream_cut_at_its_limit_says_length_on_its_last_chunk(
     )
 
 
-def test_streaming_without_include_usage_has_no_usage_chunk(
-    api: MaasApi, model: ModelRef, token: str
-) -> None:
-    events = stream(api, model, token, max_tokens=MAX_TOKENS)
-    assert events, "no SSE events"
-    assert events[-1] == "[DONE]", f"last event: expected [DONE], got {events[-1][:100]!r}"
-    chunks = [json.loads(e) for e in events[:-1]]
+def test_streaming_without_include_usage_has_no_usage_chunk(model: Model, token: Bearer) -> None:
+    stream = model.stream(token, max_tokens=MAX_TOKENS)
+    assert stream.status == 200, f"expected 200, got {stream.status}"
+    chunks = assert_events_end_with_done(stream.events)
     assert not [c for c in chunks if c.get("choices") == []], "usage chunk without include_usage"
 
 
-def test_chat_completion_without_max_tokens_is_served(
-    api: MaasApi, model: ModelRef, token: str
-) -> None:
+def test_chat_completion_without_max_tokens_is_served(model: Model, token: Bearer) -> None:
     """The body most clients send: no length bound at all; the model picks one."""
-    body = assert_chat_completion(
-        api.chat(model.url, token, model=model.name, messages=MESSAGES), model
-    )
+    body = assert_chat_completion(model.chat(token), model)
     assert_usage(body.get("usage"))
     assert_reply_has_content(body)
 
@@ -254,13 +218,11 @@ def test_chat_completion_without_max_tokens_is_served(
     ids=["with a larger max_tokens", "alone"],
 )
 def test_max_completion_tokens_bounds_the_reply(
-    api: MaasApi, model: ModelRef, token: str, bounds: dict[str, int]
+    model: Model, token: Bearer, bounds: dict[str, int]
 ) -> None:
     """`max_completion_tokens` supersedes `max_tokens`: a one-token allowance gives a one-token
     reply that says it was cut (`length`), whatever `max_tokens` allows."""
-    body = assert_chat_completion(
-        api.chat(model.url, token, model=model.name, messages=MESSAGES, **bounds), model
-    )
+    body = assert_chat_completion(model.chat(token, **bounds), model)
     assert_usage(body.get("usage"), 1)
     finish = body["choices"][0].get("finish_reason")
     assert finish == "length", (
@@ -269,18 +231,11 @@ def test_max_completion_tokens_bounds_the_reply(
 
 
 def test_tool_choice_required_is_answered_with_calls_to_the_tool(
-    api: MaasApi, model: ModelRef, token: str
+    model: Model, token: Bearer
 ) -> None:
     """A chat that offers a tool and requires its use gets calls to it, not text: at least one
     `tool_calls` entry naming the tool with JSON arguments, and `finish_reason` `tool_calls`."""
-    resp = api.chat(
-        model.url,
-        token,
-        model=model.name,
-        messages=MESSAGES,
-        tools=[WEATHER_TOOL],
-        tool_choice="required",
-    )
+    resp = model.chat(token, tools=[WEATHER_TOOL], tool_choice="required")
     choice = assert_chat_completion(resp, model)["choices"][0]
     calls = choice["message"].get("tool_calls")
     assert isinstance(calls, list), f"expected a tool_calls list, got {choice}"
@@ -299,32 +254,23 @@ def test_tool_choice_required_is_answered_with_calls_to_the_tool(
     assert finish == "tool_calls", f"finish_reason: expected tool_calls, got {finish!r}"
 
 
-def test_openai_client_defaults_for_n_and_stop_are_served(
-    api: MaasApi, model: ModelRef, token: str
-) -> None:
+def test_openai_client_defaults_for_n_and_stop_are_served(model: Model, token: Bearer) -> None:
     """Clients fill in `n: 1` and `stop: null`; the answer is still one bounded choice."""
-    resp = api.chat(
-        model.url, token, model=model.name, messages=MESSAGES, max_tokens=MAX_TOKENS, n=1, stop=None
-    )
-    body = assert_chat_completion(resp, model)
+    body = assert_chat_completion(model.chat(token, max_tokens=MAX_TOKENS, n=1, stop=None), model)
     assert_usage(body.get("usage"), MAX_TOKENS)
 
 
-def test_seed_chat_body_with_prompt_is_served(api: MaasApi, model: ModelRef, token: str) -> None:
+def test_seed_chat_body_with_prompt_is_served(model: Model, token: Bearer) -> None:
     """MaaS's docs send `prompt` (no `messages`, no `max_tokens`) to the chat endpoint; the
     simulator answers it. It reads no prompt there, so `prompt_tokens` may be 0."""
-    body = assert_chat_completion(
-        api.chat(model.url, token, model=model.name, **SEED_CHAT_BODY), model
-    )
+    body = assert_chat_completion(model.chat(token, **SEED_CHAT_BODY), model)
     assert_usage(body.get("usage"))
     assert_reply_has_content(body)
 
 
-def prompt_tokens_of(api: MaasApi, model: ModelRef, token: str) -> int:
-    """What the model counts for MESSAGES, from the usage of a one-token reply."""
-    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=1)
-    assert resp.status_code == 200, f"expected 200, got {resp.status_code}: {resp.text[:300]}"
-    return resp.json()["usage"]["prompt_tokens"]
+def prompt_tokens_of(model: Model, token: Bearer) -> int:
+    """What the model counts for the greeting, from the usage of a one-token reply."""
+    return assert_ok(model.chat(token, max_tokens=1))["usage"]["prompt_tokens"]
 
 
 def assert_bad_request(resp: httpx.Response, *words: str) -> None:
@@ -338,33 +284,25 @@ def assert_bad_request(resp: httpx.Response, *words: str) -> None:
     assert not missing, f"expected the message to name {missing}, got {error}"
 
 
-def test_a_request_beyond_the_models_context_is_400(
-    api: MaasApi, model: ModelRef, token: str
-) -> None:
+def test_a_request_beyond_the_models_context_is_400(model: Model, token: Bearer) -> None:
     """Prompt plus allowance one token over the model's context length (`--max-model-len`)."""
-    over = model.context_tokens - prompt_tokens_of(api, model, token) + 1
-    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=over)
+    over = model.context_tokens - prompt_tokens_of(model, token) + 1
+    resp = model.chat(token, max_tokens=over)
     assert_bad_request(resp, f"maximum context length is {model.context_tokens} tokens")
 
 
-def test_a_request_filling_the_models_context_is_served(
-    api: MaasApi, model: ModelRef, token: str
-) -> None:
-    room = model.context_tokens - prompt_tokens_of(api, model, token)
-    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, max_tokens=room)
-    assert_usage(assert_chat_completion(resp, model).get("usage"), room)
+def test_a_request_filling_the_models_context_is_served(model: Model, token: Bearer) -> None:
+    room = model.context_tokens - prompt_tokens_of(model, token)
+    assert_usage(assert_chat_completion(model.chat(token, max_tokens=room), model)["usage"], room)
 
 
 @pytest.mark.parametrize("bound", ["max_tokens", "max_completion_tokens"])
-def test_an_allowance_below_one_token_is_400(
-    api: MaasApi, model: ModelRef, token: str, bound: str
-) -> None:
-    resp = api.chat(model.url, token, model=model.name, messages=MESSAGES, **{bound: 0})
-    assert_bad_request(resp, "positive")
+def test_an_allowance_below_one_token_is_400(model: Model, token: Bearer, bound: str) -> None:
+    assert_bad_request(model.chat(token, **{bound: 0}), "positive")
 
 
-def test_unknown_model_name_is_404(api: MaasApi, model: ModelRef, token: str) -> None:
-    resp = api.chat(model.url, token, model=f"{model.name}-nope", messages=MESSAGES, max_tokens=1)
+def test_unknown_model_name_is_404(model: Model, token: Bearer) -> None:
+    resp = model.chat(token, model=f"{model.name}-nope", max_tokens=1)
     assert resp.status_code == 404, f"expected 404, got {resp.status_code}: {resp.text[:300]}"
     error = resp.json().get("error", {})
     assert f"{model.name}-nope" in error.get("message", ""), f"error: {error}"

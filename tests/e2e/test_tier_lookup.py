@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from tests.fixtures.identities import IssueToken, NewIdentity
 
 from maas_e2e.api import MaasApi
 from maas_e2e.claims import ClaimsChecker
 from maas_e2e.expected import Expected
-from maas_e2e.reporting.attach import attach_jwt
 from maas_e2e.targets.base import Identity
+from maas_e2e.users import NewIdentity, TokenFor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.tiers]
 
@@ -20,7 +19,7 @@ def caller(new_identity: NewIdentity, lowest_tier: str) -> Identity:
 
 
 def lookup(api: MaasApi, caller: Identity, groups: list[str]) -> tuple[int, dict]:
-    resp = api.tier_lookup(caller.token, groups)
+    resp = api.tier_lookup(caller, groups)
     return resp.status_code, resp.json()
 
 
@@ -65,16 +64,10 @@ def test_an_empty_group_list_is_400(api: MaasApi, caller: Identity) -> None:
 
 
 def test_a_minted_token_lands_in_the_tier_of_its_groups(
-    new_identity: NewIdentity,
-    issue_token: IssueToken,
-    checker: ClaimsChecker,
-    expected: Expected,
-    tier: str,
+    token_for: TokenFor, checker: ClaimsChecker, expected: Expected, tier: str
 ) -> None:
     """Decided on verified claims only: a token the issuer's keys do not verify fails."""
-    token = issue_token(new_identity(tier))
-    attach_jwt(token, f"MaaS token of a {tier} user: claims")
-    claims = checker.verify_signature(token)
+    claims = checker.verify_signature(token_for(tier))
     namespace = claims.get("kubernetes.io", {}).get("namespace")
     assert namespace == expected.tier_namespace(tier), (
         f"{tier} user: expected token namespace {expected.tier_namespace(tier)}, got {namespace}"

@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.fixtures.identities import NewIdentity
 
 from maas_e2e.api import MaasApi
-from maas_e2e.checks import assert_authorino_401
+from maas_e2e.auth import Bearer
+from maas_e2e.checks import assert_authorino_401, assert_maas_api_error
 from maas_e2e.durations import (
     DEFAULT_GRANT_SECONDS,
     EXPIRATION_TOO_SHORT,
@@ -22,10 +22,19 @@ from maas_e2e.durations import (
     wrong_type_error,
 )
 from maas_e2e.targets.base import Identity
+from maas_e2e.users import NewIdentity
 
 pytestmark = [pytest.mark.e2e, pytest.mark.tokens]
 
 CLOCK_SKEW_S = 30
+FAILED_TO_GENERATE = "Failed to generate token"
+"""maas-api's words when the API server refuses the TokenRequest it makes."""
+
+
+def granted(resp: httpx.Response) -> dict[str, Any]:
+    """The body of a 201: the token was issued."""
+    assert resp.status_code == 201, f"expected 201, got {resp.status_code}: {resp.text[:300]}"
+    return resp.json()
 
 
 @pytest.fixture
@@ -35,22 +44,20 @@ def free_identity(new_identity: NewIdentity, lowest_tier: str) -> Identity:
 
 
 def test_token_is_issued_with_201_and_its_fields(api: MaasApi, free_identity: Identity) -> None:
-    resp = api.issue_token(free_identity.token, {"expiration": "4h"})
-    assert resp.status_code == 201, f"expected 201, got {resp.status_code}: {resp.text[:300]}"
-    body = resp.json()
+    body = granted(api.issue_token(free_identity, {"expiration": "4h"}))
     assert set(body) == {"token", "expiration", "expiresAt"}, f"body fields: {sorted(body)}"
     assert body["token"].count(".") == 2, "token is not a JWT (header.payload.signature)"
     assert isinstance(body["expiresAt"], int), f"expiresAt is {type(body['expiresAt']).__name__}"
 
 
 @pytest.mark.parametrize("body", [{}, {"expiration": None}], ids=["no-field", "null"])
-def test_default_expiration_is_4h(api: MaasApi, free_identity, body: dict[str, Any]) -> None:
+def test_default_expiration_is_4h(
+    api: MaasApi, free_identity: Identity, body: dict[str, Any]
+) -> None:
     value = body.get("expiration", MISSING)
     assert expected_grant_seconds(value) == DEFAULT_GRANT_SECONDS
-    resp = api.issue_token(free_identity.token, body)
-    assert resp.status_code == 201, f"expected 201, got {resp.status_code}: {resp.text[:300]}"
     expected = go_duration_string(DEFAULT_GRANT_SECONDS)
-    actual = resp.json()["expiration"]
+    actual = granted(api.issue_token(free_identity, body))["expiration"]
     assert actual == expected, f"default grant: expected {expected}, got {actual}"
 
 
@@ -62,22 +69,16 @@ def test_a_zero_expiration_fails_to_generate_a_token(
     it asks the API server for a zero-second token, which TokenRequest's 10-minute minimum
     refuses (e38c15ed; its own unit test used a fake API server that accepts it)."""
     assert asks_for_a_zero_second_token(expiration)
-    resp = api.issue_token(free_identity.token, {"expiration": expiration})
-    expected = (500, {"error": "Failed to generate token"})
-    assert (resp.status_code, resp.json()) == expected, (
-        f"expiration {expiration!r}: expected {expected}, got {resp.status_code} {resp.text[:300]}"
-    )
+    resp = api.issue_token(free_identity, {"expiration": expiration})
+    assert_maas_api_error(resp, 500, FAILED_TO_GENERATE, f"expiration {expiration!r}")
 
 
 def test_an_expiration_above_the_api_servers_maximum_fails_to_generate_a_token(
     api: MaasApi, free_identity: Identity
 ) -> None:
     """maas-api has no maximum of its own; TokenRequest refuses more than 2^32 seconds."""
-    resp = api.issue_token(free_identity.token, {"expiration": "1193046h28m17s"})  # 2^32 s + 1
-    expected = (500, {"error": "Failed to generate token"})
-    assert (resp.status_code, resp.json()) == expected, (
-        f"2^32 s + 1: expected {expected}, got {resp.status_code} {resp.text[:300]}"
-    )
+    resp = api.issue_token(free_identity, {"expiration": "1193046h28m17s"})
+    assert_maas_api_error(resp, 500, FAILED_TO_GENERATE, "2^32 s + 1")
 
 
 @pytest.mark.parametrize(
@@ -85,14 +86,12 @@ def test_an_expiration_above_the_api_servers_maximum_fails_to_generate_a_token(
     ["4h", "1h30m", "1.5h", "10m", "1h30m45s", 3600, 5400.5, "1193046h28m16s"],  # 2^32 s: the most
 )
 def test_requested_expiration_is_granted(
-    api: MaasApi, free_identity, expiration: str | float
+    api: MaasApi, free_identity: Identity, expiration: str | float
 ) -> None:
     grant = expected_grant_seconds(expiration)
     assert grant is not None
     before = time.time()
-    resp = api.issue_token(free_identity.token, {"expiration": expiration})
-    assert resp.status_code == 201, f"expected 201, got {resp.status_code}: {resp.text[:300]}"
-    body = resp.json()
+    body = granted(api.issue_token(free_identity, {"expiration": expiration}))
     assert body["expiration"] == go_duration_string(grant), (
         f"expiration {expiration!r}: expected {go_duration_string(grant)}, got {body['expiration']}"
     )
@@ -106,10 +105,9 @@ def test_requested_expiration_is_granted(
 def test_a_number_in_exponent_form_is_seconds(api: MaasApi, free_identity: Identity) -> None:
     """JSON writes 3600 as `36e2` too (json.dumps never does, so the body goes raw): Go
     decodes it as seconds like any other number."""
-    resp = api.issue_token(free_identity.token, raw=b'{"expiration": 36e2}')
-    assert resp.status_code == 201, f"expected 201, got {resp.status_code}: {resp.text[:300]}"
+    body = granted(api.issue_token(free_identity, raw=b'{"expiration": 36e2}'))
     expected = go_duration_string(expected_grant_seconds(3600.0))
-    assert resp.json()["expiration"] == expected, f"expected {expected}: {resp.text[:300]}"
+    assert body["expiration"] == expected, f"expected {expected}: {body}"
 
 
 def _refused(expiration: object, error: str) -> Any:
@@ -141,18 +139,18 @@ def _refused(expiration: object, error: str) -> Any:
     ],
 )
 def test_invalid_expiration_is_400_with_a_message(
-    api: MaasApi, free_identity, expiration: object, error: str
+    api: MaasApi, free_identity: Identity, expiration: object, error: str
 ) -> None:
     assert expected_grant_seconds(expiration) is None
-    resp = api.issue_token(free_identity.token, {"expiration": expiration})
-    _assert_error_reply(resp, error, f"expiration {expiration!r}")
+    resp = api.issue_token(free_identity, {"expiration": expiration})
+    assert_maas_api_error(resp, 400, error, f"expiration {expiration!r}")
 
 
 def test_expiration_below_10_minutes_names_the_minimum(
     api: MaasApi, free_identity: Identity
 ) -> None:
-    resp = api.issue_token(free_identity.token, {"expiration": "9m"})
-    _assert_error_reply(resp, EXPIRATION_TOO_SHORT, "expiration '9m'")
+    resp = api.issue_token(free_identity, {"expiration": "9m"})
+    assert_maas_api_error(resp, 400, EXPIRATION_TOO_SHORT, "expiration '9m'")
 
 
 @pytest.mark.parametrize(
@@ -169,21 +167,11 @@ def test_expiration_below_10_minutes_names_the_minimum(
     ],
     ids=["empty", "brace", "cut", "text", "bare-key", "array", "no-comma", "bad-escape"],
 )
-def test_malformed_body_is_400(api: MaasApi, free_identity, raw: bytes, error: str) -> None:
-    resp = api.issue_token(free_identity.token, raw=raw)
-    _assert_error_reply(resp, error, f"body {raw!r}")
-
-
-def _assert_error_reply(resp: httpx.Response, error: str, sent: str) -> None:
-    """maas-api answers a bad request with exactly `{"error": <Go's err.Error()>}`."""
-    try:
-        body: object = resp.json()
-    except ValueError:
-        body = resp.text[:300]
-    expected = {"error": error}
-    assert (resp.status_code, body) == (400, expected), (
-        f"{sent}: expected 400 {expected!r}, got {resp.status_code} {body!r}"
-    )
+def test_malformed_body_is_400(
+    api: MaasApi, free_identity: Identity, raw: bytes, error: str
+) -> None:
+    resp = api.issue_token(free_identity, raw=raw)
+    assert_maas_api_error(resp, 400, error, f"body {raw!r}")
 
 
 @pytest.mark.parametrize(
@@ -198,20 +186,16 @@ def _assert_error_reply(resp: httpx.Response, error: str, sent: str) -> None:
 def test_request_without_a_valid_identity_is_401(
     api: MaasApi, credential: str | None, reason: str
 ) -> None:
-    assert_authorino_401(api.issue_token(credential, {"expiration": "1h"}), reason)
+    sent = None if credential is None else Bearer(credential)
+    assert_authorino_401(api.issue_token(sent, {"expiration": "1h"}), reason)
 
 
-def test_malformed_authorization_header_is_401(api: MaasApi, gateway_url: str) -> None:
-    resp = api.client.post(
-        f"{gateway_url}/maas-api/v1/tokens",
-        headers={"Authorization": "Basic dXNlcjpwYXNz"},
-        json={"expiration": "1h"},
-    )
-    assert_authorino_401(resp, "credential not found")
+def test_malformed_authorization_header_is_401(api: MaasApi) -> None:
+    assert_authorino_401(api.issue_token(httpx.BasicAuth("user", "pass")), "credential not found")
 
 
 def test_each_issued_token_is_distinct(api: MaasApi, free_identity: Identity) -> None:
-    replies = [api.issue_token(free_identity.token) for _ in range(3)]
+    replies = [api.issue_token(free_identity) for _ in range(3)]
     statuses = [r.status_code for r in replies]
     assert statuses == [201, 201, 201], f"expected three 201s, got {statuses}"
     tokens = {r.json()["token"] for r in replies}

@@ -1,5 +1,8 @@
 """Put what proves a verdict into the Allure report: exchanges, token claims, limit runs.
 
+The objects that make them call these: the recorder for exchanges, maas-api's client for the
+tokens it mints, a burst's assertions for its timeline; tests never attach by hand.
+
 Each helper attaches to whatever Allure step or test is running, and does nothing when the run
 has no `--alluredir` (Allure then has no listener to hand the attachment to).
 """
@@ -8,16 +11,13 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import allure
 from allure_commons.types import AttachmentType
 
-from maas_e2e.burst import Burst
 from maas_e2e.claims import decode_header_and_claims
-from maas_e2e.expected import Limit
 from maas_e2e.recording import Exchange
 from maas_e2e.redaction import redact_json
 from maas_e2e.reporting import timeline as tl
@@ -67,42 +67,4 @@ def attach_timeline(run: tl.Timeline) -> None:
     )
     allure.attach(
         tl.table(run), name=f"{run.title}: status table", attachment_type=AttachmentType.CSV
-    )
-
-
-def attach_burst(
-    run: Burst, limit: Limit | None, *, admitted: int | None = None, title: str = "burst"
-) -> None:
-    """A request-limit burst: `admitted` requests (default: the limit's amount; 0 once the
-    window is spent) should get 200, the rest 429."""
-    if admitted is None:
-        admitted = limit.amount if limit else run.max_requests
-    label = (
-        f"request limit {limit}: {admitted} admitted, then 429"
-        if limit
-        else "no request limit: every request admitted"
-    )
-    attach_timeline(tl.from_burst(run, admitted=admitted, title=title, limit_label=label))
-
-
-def attach_token_run(
-    results: Sequence[tuple[int, int]],
-    expected: Sequence[int],
-    budget: Limit | None,
-    *,
-    title: str = "token run",
-    label: str | None = None,
-) -> None:
-    """A token-limit run: (status, total_tokens) per request, the status each should get,
-    and the budget the tokens used so far are compared with."""
-    if label is None:
-        label = f"token limit {budget}" if budget else "no token limit"
-    attach_timeline(
-        tl.from_token_run(
-            results,
-            expected,
-            title=title,
-            limit_label=label,
-            budget=budget.amount if budget else None,
-        )
     )

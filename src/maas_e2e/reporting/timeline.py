@@ -14,8 +14,10 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 
-from maas_e2e.burst import Burst
+if TYPE_CHECKING:
+    from maas_e2e.burst import Burst
 
 LEFT = 96
 COLUMN = 34
@@ -77,19 +79,20 @@ class Timeline:
         return f"{len(wrong)} of {len(self.points)} requests differ from the expected: {shown}"
 
 
-def from_burst(burst: Burst, *, admitted: int, title: str, limit_label: str) -> Timeline:
-    """A burst against a request limit that should admit `admitted` requests, then say 429."""
+def from_burst(burst: Burst, *, expected: Sequence[int], title: str, limit_label: str) -> Timeline:
+    """A burst against the status each request should get (a request past the end of
+    `expected` has no expectation); the limit is drawn at the first 429 expected."""
     points = tuple(
         Point(
             index=e.index,
             status=e.status,
-            expected=200 if e.index < admitted else 429,
+            expected=expected[e.index] if e.index < len(expected) else None,
             at=e.at,
             request_id=e.request_id,
         )
         for e in burst.entries
     )
-    limit_index = admitted if admitted < burst.max_requests else None
+    limit_index = next((i for i, status in enumerate(expected) if status == 429), None)
     return Timeline(title, limit_label, points, limit_index)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+from maas_e2e.auth import Bearer
 
 
 class TargetUnavailable(RuntimeError):
@@ -15,13 +17,13 @@ class IdentityUnavailable(TargetUnavailable):
     deploy, whose tier mapping has no group for it): the tests that need one skip."""
 
 
-@dataclass(frozen=True)
-class Identity:
-    """A cluster identity (the `oc whoami -t` of one user) that maas-api will mint tokens for."""
+@dataclass(frozen=True, kw_only=True)
+class Identity(Bearer):
+    """A cluster identity (the `oc whoami -t` of one user) that maas-api will mint tokens for:
+    sent as it is, it is that user's credential."""
 
     username: str
     tier: str
-    token: str = field(repr=False)
 
 
 class Target(Protocol):

@@ -10,7 +10,7 @@ import pytest
 
 from maas_e2e.burst import Burst, send_burst
 from maas_e2e.expected import Limit
-from maas_e2e.quota import Inconclusive, Quota, tokens_used
+from maas_e2e.quota import Inconclusive, LimitedUser, Quota, tokens_used
 
 LIMIT = Limit(3, "2m")
 BUDGET = Limit(100, "1m")
@@ -72,3 +72,48 @@ def test_a_200_without_usage_cannot_be_counted() -> None:
     burst = send_burst(lambda: httpx.Response(200, json={"choices": []}), 1)
     with pytest.raises(AssertionError, match=r"#0 got 200 without usage.total_tokens"):
         tokens_used(burst)
+
+
+def spend(quota: Quota, statuses: list[int], tokens: int = 10) -> Burst:
+    """A burst sent for a user with `quota`, as `Model.burst` sends one for a LimitedUser."""
+    replies = iter(statuses)
+    return send_burst(
+        lambda: httpx.Response(next(replies), json={"usage": {"total_tokens": tokens}}),
+        len(statuses),
+        quota=quota,
+    )
+
+
+def test_a_burst_sent_with_a_quota_records_its_spend() -> None:
+    quota = Quota("free", LIMIT, BUDGET)
+    spend(quota, [200, 200], tokens=7)
+    spend(quota, [200], tokens=7)
+    assert quota.tokens == 21
+
+
+def test_a_burst_whose_429_the_quota_doubts_carries_the_doubt() -> None:
+    burst = spend(Quota("free", LIMIT, BUDGET), [200, 200, 429], tokens=60)
+    assert burst.doubt is not None, "no doubt recorded"
+    with pytest.raises(Inconclusive, match="free spent 120 tokens of its budget 100 per 1m"):
+        burst.assert_token_budget_not_the_cause()
+
+
+def test_a_429_the_quota_accepts_leaves_no_doubt() -> None:
+    burst = spend(Quota("free", LIMIT, BUDGET), [200, 200, 200, 429])
+    assert burst.doubt is None, burst.doubt
+    burst.assert_token_budget_not_the_cause()
+
+
+def test_a_limited_user_sends_its_token_as_a_bearer() -> None:
+    user = LimitedUser(token="maas-token", quota=Quota("free", LIMIT, BUDGET))
+    request = next(user.auth_flow(httpx.Request("POST", "http://maas.test/v1/chat/completions")))
+    assert request.headers["Authorization"] == "Bearer maas-token"
+
+
+def test_a_limited_users_limit_is_its_request_limit() -> None:
+    assert LimitedUser(token="t", quota=Quota("free", LIMIT, BUDGET)).limit == LIMIT.amount
+
+
+def test_a_limited_users_repr_hides_its_token() -> None:
+    shown = repr(LimitedUser(token="maas-token", quota=Quota("free", LIMIT, BUDGET)))
+    assert "maas-token" not in shown, shown

@@ -85,7 +85,9 @@ def test_a_parameter_reads_as_its_value_never_as_its_type_or_an_address(
 
 
 def test_a_burst_expects_200s_up_to_the_limit_then_429() -> None:
-    run = tl.from_burst(_burst([200] * 6), admitted=5, title="t", limit_label="5 per 2m")
+    run = tl.from_burst(
+        _burst([200] * 6), expected=[200] * 5 + [429], title="t", limit_label="5 per 2m"
+    )
     expected = [p.expected for p in run.points]
     assert expected == [200] * 5 + [429], f"expected statuses: {expected}"
     assert run.limit_index == 5, f"limit index: {run.limit_index}"
@@ -93,13 +95,15 @@ def test_a_burst_expects_200s_up_to_the_limit_then_429() -> None:
 
 
 def test_a_limit_beyond_the_run_draws_no_line() -> None:
-    run = tl.from_burst(_burst([200] * 3), admitted=20, title="t", limit_label="20 per 2m")
+    run = tl.from_burst(_burst([200] * 3), expected=[200] * 20, title="t", limit_label="20 per 2m")
     assert run.limit_index is None, f"limit index: {run.limit_index}"
     assert "first 429 due" not in tl.svg(run)
 
 
 def test_the_picture_is_svg_with_the_limit_line_and_the_wrong_request_marked() -> None:
-    run = tl.from_burst(_burst([200, 200, 200]), admitted=2, title="free", limit_label="2 per 1m")
+    run = tl.from_burst(
+        _burst([200, 200, 200]), expected=[200, 200, 429], title="free", limit_label="2 per 1m"
+    )
     root = ET.fromstring(tl.svg(run))
     assert root.tag == f"{SVG}svg", f"root element: {root.tag}"
     texts = [t.text for t in root.iter(f"{SVG}text")]
