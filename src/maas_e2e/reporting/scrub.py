@@ -45,7 +45,7 @@ class _Scrubber:
 
     def visit(self, value: Any) -> Any:
         if isinstance(value, str):
-            return redact_text(value)
+            return _writable(redact_text(value))
         if isinstance(value, list):
             return [self.visit(item) for item in value]
         if isinstance(value, tuple):
@@ -59,6 +59,16 @@ class _Scrubber:
                 if name not in self.keep:
                     setattr(value, name, self.visit(getattr(value, name)))
         return value
+
+
+def _writable(text: str) -> str:
+    """`text` with every lone surrogate (a hostile body echoed into a log, say) replaced by
+    U+FFFD: Allure's writer encodes UTF-8 strictly and would stop the run with an INTERNALERROR."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def _field_names(value: Any) -> list[str]:

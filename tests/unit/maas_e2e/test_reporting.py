@@ -190,6 +190,13 @@ def test_a_pytest_failure_tree_is_scrubbed_in_place() -> None:
     assert SIGNATURE not in sections[0][1], f"section: {sections}"
 
 
+def test_a_lone_surrogate_in_captured_output_becomes_a_replacement_character() -> None:
+    """Allure writes UTF-8 strictly: a hostile body echoed into a log must not stop the run."""
+    [(_, text)] = scrub([("Captured log call", "body \ud800 sent, reply 😀\n")])
+    assert text == "body \ufffd sent, reply 😀\n", repr(text)
+    text.encode("utf-8")
+
+
 def test_an_allure_result_is_scrubbed_but_keeps_its_identity() -> None:
     step = model2.TestStepResult(
         name="mint", statusDetails=model2.StatusDetails(message=f"bad {JWT}")
