@@ -139,6 +139,16 @@ def text(expected: str) -> Check:
     return check
 
 
+def json_exactly(expected: dict[str, Any]) -> Check:
+    """Exactly this JSON object, as a documented error reply is."""
+
+    def check(response: httpx.Response) -> None:
+        body = json_object(response)
+        assert body == expected, f"expected {expected}, got {body!r:.300}"
+
+    return check
+
+
 def json_keys(required: set[str], optional: set[str] = frozenset()) -> Check:
     """A JSON object with exactly `required` keys, and maybe some of `optional`."""
 
