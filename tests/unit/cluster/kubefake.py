@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from tests.unit.fakeclock import FakeClock
 
 from maas_e2e.expected import Expected, Model
 from maas_e2e.manifests import RenderedManifests, load_manifests
@@ -119,21 +120,6 @@ class FakeKubectl:
 
     def transcript(self) -> str:
         return "\n".join(f"  kubectl {c}" for c in self.calls)
-
-
-class FakeClock:
-    """Monotonic time that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def fake_poller(clock: FakeClock, interval: float = 5.0) -> Poller:

@@ -10,7 +10,6 @@ import pytest
 import yaml
 from kubefake import (
     APPS_DOMAIN,
-    FakeClock,
     FakeGateway,
     FakeKubectl,
     crds_except,
@@ -28,6 +27,7 @@ from kubefake import (
     openshift_route,
     ready,
 )
+from tests.unit.fakeclock import FakeClock
 
 from maas_e2e.targets import ownership
 from maas_e2e.targets.base import TargetUnavailable

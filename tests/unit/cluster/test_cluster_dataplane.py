@@ -13,7 +13,6 @@ import httpx
 import pytest
 from kubefake import (
     LIMITADOR_METRICS,
-    FakeClock,
     FakeGateway,
     FakeKubectl,
     e2e_expected,
@@ -22,6 +21,7 @@ from kubefake import (
     kube,
     metrics_rules,
 )
+from tests.unit.fakeclock import FakeClock
 
 from maas_e2e.expected import Limit
 from maas_e2e.targets.accounts import ProbeIdentities

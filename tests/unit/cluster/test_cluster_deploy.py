@@ -7,7 +7,8 @@ from dataclasses import asdict
 
 import pytest
 import yaml
-from kubefake import FakeClock, FakeKubectl, e2e_manifests, fake_poller, jwt_with, kube, listing
+from kubefake import FakeKubectl, e2e_manifests, fake_poller, jwt_with, kube, listing
+from tests.unit.fakeclock import FakeClock
 
 from maas_e2e.targets import ownership
 from maas_e2e.targets.deploy import (

@@ -14,7 +14,6 @@ import pytest
 from kubefake import (
     ISTIO_CONTROLLER,
     KUADRANT_CONTROLLER,
-    FakeClock,
     FakeKubectl,
     cond,
     e2e_expected,
@@ -26,6 +25,7 @@ from kubefake import (
     route_parents,
     with_status,
 )
+from tests.unit.fakeclock import FakeClock
 
 from maas_e2e.targets.status import StackWatch
 from maas_e2e.targets.traffic import GatewayProbe

@@ -9,23 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from tests.unit.fakeclock import FakeClock
 
 from maas_e2e.polling import Polled, Seen, poll
-
-
-class FakeClock:
-    """Monotonic time that moves only when the code under test sleeps or a probe takes time."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def answers(*values: int) -> Callable[[], int]:
@@ -35,7 +21,7 @@ def answers(*values: int) -> Callable[[], int]:
 
 
 def test_an_awaited_first_answer_returns_at_once() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     polled = poll(
         answers(200), lambda s: s == 200, within=60, every=5, clock=clock, sleep=clock.sleep
     )
@@ -45,7 +31,7 @@ def test_an_awaited_first_answer_returns_at_once() -> None:
 
 
 def test_the_probe_is_asked_every_interval_until_the_awaited_answer() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     polled = poll(
         answers(429, 429, 200),
         lambda s: s == 200,
@@ -61,7 +47,7 @@ def test_the_probe_is_asked_every_interval_until_the_awaited_answer() -> None:
 
 
 def test_the_deadline_is_respected_and_the_last_answer_kept() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     asked_at: list[float] = []
 
     def probe() -> int:
@@ -76,7 +62,7 @@ def test_the_deadline_is_respected_and_the_last_answer_kept() -> None:
 
 
 def test_a_slow_probe_is_not_started_after_the_deadline() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     started: list[float] = []
 
     def slow() -> int:
@@ -92,7 +78,7 @@ def test_a_slow_probe_is_not_started_after_the_deadline() -> None:
 
 @pytest.mark.parametrize("within", [0.0, -30.0])
 def test_the_probe_is_asked_once_even_when_no_time_is_left(within: float) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     polled = poll(
         answers(429), lambda s: s == 200, within=within, every=1, clock=clock, sleep=clock.sleep
     )
@@ -102,7 +88,7 @@ def test_the_probe_is_asked_once_even_when_no_time_is_left(within: float) -> Non
 
 
 def test_what_the_probe_raises_propagates_without_a_retry() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     calls: list[float] = []
 
     def probe() -> int:
@@ -117,7 +103,7 @@ def test_what_the_probe_raises_propagates_without_a_retry() -> None:
 
 
 def test_what_until_raises_propagates() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
 
     def until(_answer: int) -> bool:
         raise KeyError("status")
@@ -127,7 +113,7 @@ def test_what_until_raises_propagates() -> None:
 
 
 def test_until_is_asked_once_per_answer() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     judged: list[int] = []
 
     def until(answer: int) -> bool:
@@ -139,7 +125,7 @@ def test_until_is_asked_once_per_answer() -> None:
 
 
 def test_done_is_a_bool_even_for_a_truthy_until() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     polled = poll(answers(3), lambda n: n, within=60, every=1, clock=clock, sleep=clock.sleep)
     assert polled.done is True, polled
 
