@@ -19,8 +19,9 @@ import httpx
 from maas_e2e.reporting.attach import attach_jwt
 
 UNSET: Any = object()
-GREETING = [{"role": "user", "content": "hi"}]
-"""The chat every request sends where what is said does not matter."""
+GREETING = [{"role": "user", "content": "Say something short."}]
+"""The chat every request sends where what is said does not matter. A few tokens, not one: the
+checks that measure a prompt (the model's context, usage) must see it counted as a sum."""
 
 
 def rebase(url: str, gateway_url: str) -> str:
