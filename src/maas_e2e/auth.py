@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import httpx
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Bearer(httpx.Auth):
-    """`Authorization: Bearer <token>` on every request made with it."""
+    """`Authorization: Bearer <token>` on every request made with it. Two credentials are equal
+    only when they are the same object: a token is never compared, so never printed in a diff."""
 
     token: str = field(repr=False, compare=False)
 

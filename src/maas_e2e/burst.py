@@ -1,15 +1,17 @@
 """Drive a limit to its first denial, and explain the run when it does not behave.
 
 Each request spends quota in a window that may be minutes long, so a burst sends strictly one
-request at a time, never retries, and stops right after the first denial: it never spends more
-than it needs. The timeline (index, time, status, request id) is what a reader needs to tell an
-off-by-one from a window that reset mid-run; every assertion on a burst attaches it to the
-report, drawn against what the assertion expected.
+request at a time, never retries, and stops right after the first denial (or the first reply
+its caller says ends it): it never spends more than it needs. The timeline (index, time, status,
+request id) is what a reader needs to tell an off-by-one from a window that reset mid-run; the
+assertions attach it to the report, drawn against what they expected (a check of the first
+requests only when it fails: the next assertion draws the whole run).
 
 A 429 proves the request limit only while the user's token budget was unspent and inside one
-window: a burst sent for a user with a quota (`LimitedUser`) records its spend, and every
-assertion on a burst that met a 429 first asks `assert_token_budget_not_the_cause`, which raises
-`Inconclusive` (the check was not made) when the 429 cannot be told apart.
+window: a burst sent for a user with a quota (`LimitedUser`) records its spend, and
+`assert_all` and `assert_first_at`, on a burst that met a 429, first ask
+`assert_token_budget_not_the_cause`, which raises `Inconclusive` (the check was not made) when
+the 429 cannot be told apart. `assert_token_budget` judges the token budget itself.
 """
 
 from __future__ import annotations
@@ -88,8 +90,8 @@ class Burst:
         """A compact table of the run: one row per request."""
         stop = f"stop at first {self.stop_at_status}" if self.stop_at_status else "no stop status"
         rows = [
-            f"burst: {len(self.entries)} of max {self.max_requests} requests ({stop}): "
-            f"{self.summary() or 'none sent'}",
+            f"burst {self.title!r}: {len(self.entries)} of max {self.max_requests} requests "
+            f"({stop}): {self.summary() or 'none sent'}",
             f"{'#':>4}  {'t+s':>8}  status  {REQUEST_ID_HEADER}",
         ]
         rows += [
@@ -189,8 +191,10 @@ def send_burst(
     *,
     title: str = "burst",
     quota: Quota | None = None,
+    stop_if: Callable[[httpx.Response], bool] | None = None,
 ) -> Burst:
-    """Call `send` sequentially until it returns `stop_at_status` or `max_requests` were sent;
+    """Call `send` sequentially until it returns `stop_at_status`, a reply `stop_if` says ends
+    the run, or `max_requests` were sent;
     with a `quota`, the burst's spend is recorded in it.
 
     Exceptions from `send` propagate: a failed request is never retried, since a retry
@@ -213,7 +217,7 @@ def send_burst(
                     response=response,
                 )
             )
-            if response.status_code == stop_at_status:
+            if response.status_code == stop_at_status or (stop_if and stop_if(response)):
                 break
     run = Burst(tuple(entries), max_requests, stop_at_status, started_at, title, quota)
     if quota is None:
@@ -221,5 +225,5 @@ def send_burst(
     try:
         quota.record(run)
     except Inconclusive as exc:
-        return dataclasses.replace(run, doubt=str(exc), attached=set())
+        return dataclasses.replace(run, doubt=str(exc))
     return run

@@ -9,6 +9,7 @@ one-token chats, one at a time, stopping at the first 429, with the user's spend
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -100,11 +101,13 @@ class Model(ModelRef):
         count: int,
         *,
         stop_at: int | None = 429,
+        stop_if: Callable[[httpx.Response], bool] | None = None,
         title: str | None = None,
         **body: Any,
     ) -> Burst:
         """Up to `count` chats (one completion token each unless `body` says otherwise), one at
-        a time, stopping after the first `stop_at`; never retried. A `LimitedUser` gets its
+        a time, stopping after the first `stop_at` (or a reply `stop_if` says ends the run);
+        never retried. A `LimitedUser` gets its
         spend recorded, so the burst's 429s can be judged."""
         quota = token.quota if isinstance(token, LimitedUser) else None
         title = f"{title or 'burst'} at {self.name}"
@@ -114,6 +117,7 @@ class Model(ModelRef):
             stop_at_status=stop_at,
             title=f"{quota.tier} user: {title}" if quota else title,
             quota=quota,
+            stop_if=stop_if,
         )
 
     def _post(

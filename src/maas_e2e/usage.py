@@ -29,7 +29,7 @@ def sse_chunks(events: list[str]) -> list[dict[str, Any]]:
 def usage_of(response: httpx.Response) -> dict[str, Any] | None:
     """The reply's usage object: the body's, or a stream's usage chunk; None when it has none."""
     try:
-        if response.headers.get("content-type", "").startswith("text/event-stream"):
+        if response.headers.get("content-type", "").lower().startswith("text/event-stream"):
             chunks = sse_chunks(sse_events(response))
             return next((c["usage"] for c in chunks if c.get("usage")), None)
         usage = response.json().get("usage")

@@ -1,7 +1,8 @@
 """Request rate limits per tier (RateLimitPolicy, counted by Limitador per user).
 
 Each test uses fresh users and `model.burst`: one-token requests, one at a time, never retried,
-stopping right after the first 429, so it spends only the quota it checks. Each user carries its
+stopping right after the first 429 (plus the few extra the promise needs), so it spends only the
+quota it checks. Each user carries its
 tier's quota from the manifests, and every assertion on a burst that met a 429 first shows that
 the user's token budget was not spent and that the run fit in one window (`maas_e2e.burst`):
 otherwise the 429 proves nothing about the request limit, and the test says so.

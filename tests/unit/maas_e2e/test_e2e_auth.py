@@ -44,3 +44,11 @@ def test_an_identitys_repr_says_who_without_the_token() -> None:
     assert TOKEN not in shown, shown
     assert "username='alice'" in shown, shown
     assert "tier='premium'" in shown, shown
+
+
+def test_two_bearers_are_equal_only_when_they_are_one() -> None:
+    """No comparison reads a token, so no assertion diff can print one."""
+    same = Bearer("secret")
+    assert same == same
+    assert Bearer("secret") != Bearer("secret")
+    assert Bearer("a") != Bearer("b")

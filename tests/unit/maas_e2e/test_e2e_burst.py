@@ -249,3 +249,9 @@ def test_assert_token_budget_refuses_a_run_against_limitadors_rule(
     with pytest.raises(AssertionError) as raised:
         _spending(statuses, tokens=4).assert_token_budget(Limit(10, "1m"))
     assert fragment in str(raised.value), str(raised.value)
+
+
+def test_stop_if_ends_the_run_at_the_reply_it_names() -> None:
+    send, calls = _scripted([200, 200, 500, 200])
+    burst = send_burst(send, max_requests=4, stop_if=lambda r: r.status_code != 200)
+    assert (burst.statuses, len(calls)) == ([200, 200, 500], 3)
