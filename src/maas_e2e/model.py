@@ -107,8 +107,8 @@ class Model(ModelRef):
     ) -> Burst:
         """Up to `count` chats (one completion token each unless `body` says otherwise), one at
         a time, stopping after the first `stop_at` (or a reply `stop_if` says ends the run);
-        never retried. A `LimitedUser` gets its
-        spend recorded, so the burst's 429s can be judged."""
+        never retried. A `LimitedUser` gets its spend recorded, so the burst's 429s can be
+        judged."""
         quota = token.quota if isinstance(token, LimitedUser) else None
         title = f"{title or 'burst'} at {self.name}"
         return send_burst(

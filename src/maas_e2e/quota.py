@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from maas_e2e.auth import Bearer
 from maas_e2e.expected import Limit
-from maas_e2e.usage import total_tokens
 
 if TYPE_CHECKING:
     from maas_e2e.burst import Burst
@@ -64,7 +63,7 @@ class Quota:
 
 def tokens_used(run: Burst) -> int:
     """usage.total_tokens summed over the burst's 200s; each must carry it to be counted."""
-    return sum(total_tokens(e.response, e.index) for e in run.entries if e.status == 200)
+    return sum(entry.tokens for entry in run.entries)
 
 
 @dataclass(frozen=True, kw_only=True)
